@@ -1,0 +1,109 @@
+"""Shared fixtures: root detection and the leftover check.
+
+Every test that needs root runs under ``no_leftovers``: after the test,
+no run directory, recorded process, emulation daemon, namespace or
+root-namespace link that the test made may remain.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from flatmob_mn import runstate
+
+# Daemons and clients the emulation starts; a new one alive after a test
+# is a leftover.  (Only compared, never signalled, by this check.)
+WATCHED = {
+    "zebra", "bgpd", "ospfd", "staticd", "watchfrr", "knotd", "named",
+    "dnsmasq", "udhcpc", "busybox", "kea-dhcp4", "mnexec",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--long", action="store_true",
+        help="run long modes (fuzzing with 100,000 inputs and the like)",
+    )
+
+
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    is_root = os.geteuid() == 0
+    for item in items:
+        if "root" in item.keywords and not is_root:
+            item.add_marker(pytest.mark.skip(reason="needs root"))
+        if "slow" in item.keywords and not config.getoption("--long"):
+            item.add_marker(pytest.mark.skip(reason="long mode: --long"))
+
+
+def _watched_pids() -> set[tuple[int, str]]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            comm = (entry / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in WATCHED:
+            found.add((int(entry.name), comm))
+    return found
+
+
+def _root_links() -> set[str]:
+    return set(os.listdir("/sys/class/net"))
+
+
+def _netns() -> set[str]:
+    out = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=False
+    ).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def _runs() -> set[str]:
+    return {run.run_id for run in runstate.all_runs()}
+
+
+def snapshot() -> dict[str, set]:
+    """Return what the machine holds that a run could leave behind."""
+    return {
+        "processes": _watched_pids(),
+        "links": _root_links(),
+        "namespaces": _netns(),
+        "run directories": _runs(),
+    }
+
+
+def leftovers(before: dict[str, set], wait: float = 5.0) -> dict[str, set]:
+    """Return what appeared since ``before`` and is still there."""
+    deadline = time.monotonic() + wait
+    while True:
+        after = snapshot()
+        extra = {k: after[k] - before[k] for k in before}
+        extra = {k: v for k, v in extra.items() if v}
+        if not extra or time.monotonic() > deadline:
+            return extra
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def no_leftovers():
+    """Fail the test if it leaves processes, links or state behind."""
+    before = snapshot()
+    yield
+    extra = leftovers(before)
+    assert not extra, f"left behind: {extra}"
+
+
+@pytest.fixture(autouse=True)
+def _check_root_tests(request: pytest.FixtureRequest):
+    if "root" in request.keywords:
+        request.getfixturevalue("no_leftovers")
+    yield
