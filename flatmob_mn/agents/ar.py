@@ -1,0 +1,341 @@
+"""The AR agent: authenticate MNs and make the network follow them.
+
+Runs inside one AR's node (``python -m flatmob_mn.agents.ar CONFIG``).
+In: access datagrams from MNs (solicitations, authentication messages),
+DHCP lease events from the AR's DHCP server, and kernel route events.
+Out: replies to MNs, PTR and nonce records in DNS, /32 host routes in
+the access table and in bgpd, and timestamped events for experiments.
+
+Handoff, once an MN's message has been verified with the mobility flag:
+
+1. look up the MN's addresses in DNS (validated) and keep those inside
+   the AS's MN block (and, if the message lists addresses, only those);
+2. check that each address's PTR record names the same MN;
+3. route each address out of the access bridge and originate it into
+   iBGP with this AR as next hop and LOCAL_PREF set to the time in
+   milliseconds since the run's epoch, so that the newest attachment
+   wins everywhere;
+4. answer with the list of addresses that now follow the MN.
+
+An AR learns that its host route is superseded when BGP installs a /32
+for that address in its own FIB: with the AR's own route at weight 0,
+only a route with a higher LOCAL_PREF (a newer attachment elsewhere) can
+get there.  It then withdraws its route and its access route.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from flatmob_mn import auth, naming
+from flatmob_mn.agents import access, config, control, fib
+from flatmob_mn.agents.bgp import BgpVty, HostRoutes
+from flatmob_mn.agents.events import EventLog
+from flatmob_mn.agents.relay import DnsRelay
+from flatmob_mn.dhcp import LeaseEvents
+from flatmob_mn.errors import FlatmobError
+
+log = logging.getLogger(__name__)
+
+# How long a verified first attachment may wait for its DHCP lease
+# before the AR no longer writes a PTR record for it.
+LEASE_BINDING_WINDOW = 30.0
+LP_MAX = 2**32 - 1
+
+
+class LocalPrefClock:
+    """LOCAL_PREF values from the clock: ms since an AS-wide epoch.
+
+    Unit: one millisecond, so two moves of one MN less than a second
+    apart still get ordered values; 32 bits of milliseconds last 49.7
+    days from the epoch (the start of the run).  Values from one AR
+    strictly increase, even within one millisecond.
+    """
+
+    def __init__(self, epoch: float, clock=time.time) -> None:
+        self._epoch = epoch
+        self._clock = clock
+        self._last = 0
+
+    def next(self) -> int:
+        """Return the LOCAL_PREF for a route originated now."""
+        now = int((self._clock() - self._epoch) * 1000)
+        value = max(now, self._last + 1)
+        if value > LP_MAX:
+            raise FlatmobError("LOCAL_PREF clock ran past 32 bits: "
+                               "the run is older than 49 days")
+        self._last = value
+        return value
+
+
+class ARAgent:
+    """Authenticate MNs on one AR and originate their host routes."""
+
+    def __init__(self, cfg: config.ARConfig) -> None:
+        self.cfg = cfg
+        self.dir = Path(cfg.dir)
+        self.events = EventLog(self.dir / "events.jsonl", cfg.node)
+        self.mn_block = ipaddress.ip_network(cfg.mn_block)
+        self.pool = ipaddress.ip_network(cfg.pool)
+        self.keystore = _keystore(cfg)
+        self.authenticator = auth.Authenticator(
+            self.keystore, max_skew=cfg.max_skew
+        )
+        self.resolver = naming.Resolver(
+            (cfg.dns.server, cfg.dns.port),
+            naming.load_anchors(Path(cfg.dns.anchors_file)),
+        )
+        self.updater = naming.Updater(
+            (cfg.dns.server, cfg.dns.port),
+            cfg.dns.tsig_name,
+            cfg.dns.tsig_secret,
+        )
+        self.bgp = HostRoutes(BgpVty(Path(cfg.vty_dir), cfg.node), cfg.asn)
+        self.access_routes = fib.AccessRoutes(cfg.bridge)
+        self.lp = LocalPrefClock(cfg.lp_epoch)
+        self.serving: dict[str, str] = {}  # address -> MN name
+        self.recent: dict[str, float] = {}  # MN name -> verified at
+        self.counts = {"verified": 0, "failed": 0, "rerouted": 0,
+                       "superseded": 0}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._transport: asyncio.DatagramTransport | None = None
+
+    # -- access link ----------------------------------------------------
+
+    def datagram(self, data: bytes, addr: Any) -> None:
+        """Handle one datagram from the access link."""
+        kind = access.kind_of(data)
+        if kind is access.Kind.SOLICIT:
+            self._send(self._advert().to_bytes(), addr)
+        elif kind is access.Kind.AUTH:
+            t_recv = time.time_ns()
+            reply = self.authenticate(data[1:], t_recv)
+            self._send(access.frame(access.Kind.REPLY, reply), addr)
+
+    def _advert(self) -> access.Advert:
+        return access.Advert(self.cfg.name, self.authenticator.epoch,
+                             self.authenticator.nonce)
+
+    def _send(self, data: bytes, addr: Any) -> None:
+        if self._transport is not None:
+            self._transport.sendto(data, addr)
+
+    def authenticate(self, message: bytes, t_recv: int) -> bytes:
+        """Verify one authentication message; re-route; build the reply."""
+        try:
+            peer, authr = self.authenticator.peek(message)
+            if naming.absolute(authr) != naming.absolute(self.cfg.name):
+                raise auth.AuthFailure()
+            public = self.resolver.public_key(peer)
+            verified = self.authenticator.verify(message, public)
+        except (auth.AuthFailure, FlatmobError) as exc:
+            self.counts["failed"] += 1
+            log.info("authentication failed: %s", _why(exc))
+            self.events.write("auth_failed", t_recv=t_recv,
+                              reason=_why(exc))
+            return self.authenticator.failure_reply(message)
+        mn = naming.absolute(verified.peer_name)
+        self.counts["verified"] += 1
+        self.events.write("auth_verified", mn=mn, t_recv=t_recv,
+                          reroute=verified.reroute)
+        if not verified.reroute:
+            self.recent[mn] = time.monotonic()
+            return self.authenticator.reply(verified, success=True)
+        try:
+            rerouted = self.reroute(mn, verified.addresses)
+        except FlatmobError as exc:
+            log.warning("re-routing %s failed: %s", mn, exc)
+            self.events.write("reroute_failed", mn=mn, reason=str(exc))
+            return self.authenticator.reply(verified, success=False)
+        return self.authenticator.reply(
+            verified, success=bool(rerouted), addresses=rerouted
+        )
+
+    def reroute(self, mn: str, asked: list[str]) -> list[str]:
+        """Originate host routes for ``mn``'s checked addresses."""
+        candidates = self.resolver.addresses(mn)
+        keep = []
+        for address in candidates:
+            if ipaddress.ip_address(address) not in self.mn_block:
+                log.info("%s: %s is outside the AS, not re-routed",
+                         mn, address)
+                continue
+            if asked and address not in asked:
+                continue
+            owner = naming.absolute(self.resolver.ptr(address))
+            if owner != mn:
+                log.warning("%s: PTR of %s names %s, not re-routed",
+                            mn, address, owner)
+                self.events.write("ptr_mismatch", mn=mn, address=address,
+                                  owner=owner)
+                continue
+            keep.append(address)
+        self.events.write("dns_checked", mn=mn, addresses=keep)
+        for address in keep:
+            self.access_routes.add(address)
+            lp = self.lp.next()
+            self.bgp.originate(address, lp)
+            self.serving[address] = mn
+            self.events.write("route_handed", mn=mn, address=address,
+                              local_pref=lp)
+        self.counts["rerouted"] += len(keep)
+        return keep
+
+    # -- superseded routes ----------------------------------------------
+
+    def bgp_host_route(self, address: str) -> None:
+        """React to BGP installing a /32 for ``address`` in our FIB."""
+        if address not in self.serving:
+            return
+        if self.bgp.best_is_local(address):
+            return  # an older route, already beaten by ours
+        mn = self.serving.pop(address)
+        self.bgp.withdraw(address)
+        self.access_routes.remove(address)
+        self.counts["superseded"] += 1
+        self.events.write("route_withdrawn", mn=mn, address=address)
+        log.info("%s: host route of %s superseded, withdrawn",
+                 mn, address)
+
+    # -- DHCP -------------------------------------------------------------
+
+    def lease(self, event: Any) -> None:
+        """Write the PTR of a new lease if its holder just authenticated."""
+        if event.action not in ("add", "old"):
+            return
+        mn = naming.absolute(event.hostname or "")
+        verified_at = self.recent.get(mn)
+        if verified_at is None:
+            # Try the bare first label too: DHCP hostnames often lose
+            # their domain on the way.
+            mn = next((n for n in self.recent
+                       if n.split(".")[0] == (event.hostname or "")), "")
+            verified_at = self.recent.get(mn)
+        if verified_at is None or (
+            time.monotonic() - verified_at > LEASE_BINDING_WINDOW
+        ):
+            log.warning("lease of %s to %r: no recent authentication, "
+                        "no PTR written", event.ip, event.hostname)
+            return
+        if ipaddress.ip_address(event.ip) not in self.pool:
+            return
+        try:
+            self.updater.set_ptr(event.ip, mn)
+        except FlatmobError as exc:
+            log.warning("PTR of %s for %s failed: %s", event.ip, mn, exc)
+            return
+        self.events.write("ptr_written", mn=mn, address=event.ip)
+
+    # -- nonce epochs -----------------------------------------------------
+
+    def publish_nonce(self) -> None:
+        """Publish the current nonce with a TTL inside its epoch."""
+        ttl = max(1, int(self.cfg.nonce_lifetime))
+        self.updater.publish_nonce(self.cfg.name, self.authenticator.epoch,
+                                   self.authenticator.nonce, ttl)
+
+    async def rotate_nonces(self) -> None:
+        """Start a new nonce epoch every ``nonce_lifetime`` seconds."""
+        while True:
+            await asyncio.sleep(self.cfg.nonce_lifetime)
+            self.authenticator.rotate()
+            try:
+                self.publish_nonce()
+            except FlatmobError as exc:
+                log.warning("nonce publication failed: %s", exc)
+
+    # -- control ----------------------------------------------------------
+
+    def control_ops(self) -> dict[str, control.Handler]:
+        """Return the ops of the control socket."""
+
+        async def status(_: dict[str, Any]) -> dict[str, Any]:
+            return {"name": self.cfg.name, "serving": self.serving,
+                    "counts": self.counts,
+                    "epoch": self.authenticator.epoch}
+
+        return {"status": status}
+
+    async def run(self) -> None:
+        """Serve until cancelled."""
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        agent = self
+
+        class Access(asyncio.DatagramProtocol):
+            def datagram_received(self, data: bytes, addr: Any) -> None:
+                agent.datagram(data, addr)
+
+        self._transport, _ = await loop.create_datagram_endpoint(
+            Access, local_addr=("0.0.0.0", access.ACCESS_PORT)
+        )
+        relay = DnsRelay((self.cfg.dns.server, self.cfg.dns.port))
+        await relay.start((access.GATEWAY, access.DNS_PORT))
+        fib.watch_bgp_host_routes(
+            lambda a: loop.call_soon_threadsafe(self.bgp_host_route, a)
+        )
+        leases = LeaseEvents(Path(self.cfg.lease_events))
+        loop.add_reader(leases.fileno(),
+                        lambda: self.lease(leases.recv(0)))
+        server = await control.serve(self.dir / "control.sock",
+                                     self.control_ops())
+        self.publish_nonce()
+        self.events.write("agent_ready")
+        log.info("%s ready", self.cfg.name)
+        try:
+            await self.rotate_nonces()
+        finally:
+            server.close()
+            relay.close()
+            self.events.close()
+
+
+def _keystore(cfg: Any) -> Any:
+    if cfg.keystore_socket:
+        return auth.RemoteKeyStore(cfg.keystore_socket)
+    return auth.LocalKeyStore.load(Path(cfg.key_file), cfg.name)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, auth.AuthFailure):
+        return "message did not verify"
+    return str(exc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run an agent from its configuration file (the one argument)."""
+    argv = sys.argv[1:] if argv is None else argv
+    cfg = config.load(config.ARConfig, Path(argv[0]))
+    logging.basicConfig(
+        filename=str(Path(cfg.dir) / "agent.log"), level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    return serve_forever(ARAgent(cfg).run)
+
+
+def serve_forever(run: Any) -> int:
+    """Run an agent's coroutine until SIGTERM or SIGINT."""
+
+    async def guarded() -> None:
+        task = asyncio.ensure_future(run())
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+    asyncio.run(guarded())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

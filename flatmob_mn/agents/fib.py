@@ -1,0 +1,94 @@
+"""An AR's kernel view: access host routes and BGP routes that appear.
+
+Forwarding on an AR looks up three places, in this order::
+
+    rule 100  main table, /32 results only    (newer host routes in BGP)
+    rule 110  table 100, the access table     (MNs attached here)
+    default   main table, everything          (pools, aggregates)
+
+The access table holds one /32 per MN address attached here, out of the
+access bridge.  zebra never sees it (it reads only the main table), so
+a host route that BGP prefers, the newer attachment of an MN that has
+moved on, wins at once in the kernel without any agent in the way; the
+agent sees that route appear and withdraws its own, stale, one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from pyroute2 import IPRoute
+
+ACCESS_TABLE = 100
+RULE_HOST_ROUTES = 100
+RULE_ACCESS = 110
+PROTO_BGP = 186
+PROTO_FLATMOB = 99  # marks the access routes that the AR agent installs
+RT_SCOPE_LINK = 253
+
+
+class AccessRoutes:
+    """Install and remove /32 routes to attached MNs in the access table."""
+
+    def __init__(self, bridge: str) -> None:
+        self._ipr = IPRoute()
+        self._index = self._ipr.link_lookup(ifname=bridge)[0]
+        self._add_rules()
+
+    def _add_rules(self) -> None:
+        for rule in self._ipr.get_rules(family=2):
+            if rule.get("priority") in (RULE_HOST_ROUTES, RULE_ACCESS):
+                return
+        self._ipr.rule("add", table=254, priority=RULE_HOST_ROUTES,
+                       suppress_prefixlength=31)
+        self._ipr.rule("add", table=ACCESS_TABLE, priority=RULE_ACCESS)
+
+    def add(self, address: str) -> None:
+        """Route ``address``/32 out of the access bridge."""
+        self._ipr.route("replace", dst=f"{address}/32",
+                        oif=self._index, table=ACCESS_TABLE,
+                        scope=RT_SCOPE_LINK, proto=PROTO_FLATMOB)
+
+    def remove(self, address: str) -> None:
+        """Remove the access route of ``address``, if there is one."""
+        try:
+            self._ipr.route("del", dst=f"{address}/32",
+                            table=ACCESS_TABLE)
+        except Exception as exc:  # NetlinkError: no such route
+            if getattr(exc, "code", None) != 3:  # ESRCH
+                raise
+
+    def close(self) -> None:
+        """Release the netlink socket."""
+        self._ipr.close()
+
+
+def watch_bgp_host_routes(callback: Callable[[str], None]) -> threading.Thread:
+    """Call ``callback(address)`` whenever BGP installs a /32 here.
+
+    The watcher runs in a daemon thread with its own netlink socket,
+    made inside that thread (pyroute2 sockets must stay in the thread
+    that made them).
+    """
+
+    def run() -> None:
+        ipr = IPRoute()
+        ipr.bind()
+        while True:
+            for msg in ipr.get():
+                if _is_bgp_host_route(msg):
+                    callback(msg.get_attr("RTA_DST"))
+
+    thread = threading.Thread(target=run, name="bgp-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _is_bgp_host_route(msg) -> bool:  # type: ignore[no-untyped-def]
+    return (
+        msg.get("event") == "RTM_NEWROUTE"
+        and msg.get("dst_len") == 32
+        and msg.get("proto") == PROTO_BGP
+        and (msg.get_attr("RTA_TABLE") or msg.get("table")) == 254
+    )
