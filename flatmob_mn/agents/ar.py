@@ -17,10 +17,19 @@ Handoff, once an MN's message has been verified with the mobility flag:
    wins everywhere;
 4. answer with the list of addresses that now follow the MN.
 
-An AR learns that its host route is superseded when BGP installs a /32
-for that address in its own FIB: with the AR's own route at weight 0,
-only a route with a higher LOCAL_PREF (a newer attachment elsewhere) can
-get there.  It then withdraws its route and its access route.
+An AR stops routing an address in either of two ways, whichever comes
+first:
+
+- the MN left: its port on the access bridge went away (the link moved
+  to another AR), so the AR withdraws at once;
+- its route is superseded: BGP installed a /32 for the address in the
+  AR's own FIB.  With the AR's own route at weight 0, only a route with
+  a higher LOCAL_PREF (a newer attachment elsewhere) can get there.
+
+The first alone matters when an MN returns to its home cluster: the
+home cluster's aggregation router keeps host routes inside its range
+from the cores, so the AR the MN left outside the cluster never sees
+the newer route.
 """
 
 from __future__ import annotations
@@ -48,6 +57,8 @@ log = logging.getLogger(__name__)
 # before the AR no longer writes a PTR record for it.
 LEASE_BINDING_WINDOW = 30.0
 LP_MAX = 2**32 - 1
+PORT_LEARN_DELAY = 0.02
+PORT_LEARN_TRIES = 10
 
 
 class LocalPrefClock:
@@ -101,6 +112,7 @@ class ARAgent:
         self.access_routes = fib.AccessRoutes(cfg.bridge)
         self.lp = LocalPrefClock(cfg.lp_epoch)
         self.serving: dict[str, str] = {}  # address -> MN name
+        self.ports: dict[str, set[str]] = {}  # bridge port -> addresses
         self.recent: dict[str, float] = {}  # MN name -> verified at
         self.counts = {"verified": 0, "failed": 0, "rerouted": 0,
                        "superseded": 0}
@@ -116,8 +128,13 @@ class ARAgent:
             self._send(self._advert().to_bytes(), addr)
         elif kind is access.Kind.AUTH:
             t_recv = time.time_ns()
-            reply = self.authenticate(data[1:], t_recv)
+            reply, rerouted = self.authenticate(data[1:], t_recv)
             self._send(access.frame(access.Kind.REPLY, reply), addr)
+            if rerouted and self._loop is not None:
+                # The reply makes the kernel resolve the MN's MAC; then
+                # the bridge tells which port the MN is behind.
+                self._loop.call_later(PORT_LEARN_DELAY, self.learn_port,
+                                      rerouted, addr[0], PORT_LEARN_TRIES)
 
     def _advert(self) -> access.Advert:
         return access.Advert(self.cfg.name, self.authenticator.epoch,
@@ -127,8 +144,14 @@ class ARAgent:
         if self._transport is not None:
             self._transport.sendto(data, addr)
 
-    def authenticate(self, message: bytes, t_recv: int) -> bytes:
-        """Verify one authentication message; re-route; build the reply."""
+    def authenticate(
+        self, message: bytes, t_recv: int
+    ) -> tuple[bytes, list[str]]:
+        """Verify one message; re-route; return the reply and addresses.
+
+        A message that fails verification gets an empty reply: nothing
+        can authenticate an answer to an unauthenticated message.
+        """
         try:
             peer, authr = self.authenticator.peek(message)
             if naming.absolute(authr) != naming.absolute(self.cfg.name):
@@ -140,23 +163,24 @@ class ARAgent:
             log.info("authentication failed: %s", _why(exc))
             self.events.write("auth_failed", t_recv=t_recv,
                               reason=_why(exc))
-            return self.authenticator.failure_reply(message)
+            return b"", []
         mn = naming.absolute(verified.peer_name)
         self.counts["verified"] += 1
         self.events.write("auth_verified", mn=mn, t_recv=t_recv,
                           reroute=verified.reroute)
         if not verified.reroute:
             self.recent[mn] = time.monotonic()
-            return self.authenticator.reply(verified, success=True)
+            return self.authenticator.reply(verified, success=True), []
         try:
             rerouted = self.reroute(mn, verified.addresses)
         except FlatmobError as exc:
             log.warning("re-routing %s failed: %s", mn, exc)
             self.events.write("reroute_failed", mn=mn, reason=str(exc))
-            return self.authenticator.reply(verified, success=False)
-        return self.authenticator.reply(
+            return self.authenticator.reply(verified, success=False), []
+        reply = self.authenticator.reply(
             verified, success=bool(rerouted), addresses=rerouted
         )
+        return reply, rerouted
 
     def reroute(self, mn: str, asked: list[str]) -> list[str]:
         """Originate host routes for ``mn``'s checked addresses."""
@@ -188,7 +212,36 @@ class ARAgent:
         self.counts["rerouted"] += len(keep)
         return keep
 
-    # -- superseded routes ----------------------------------------------
+    # -- superseded routes and departed MNs ------------------------------
+
+    def learn_port(self, addresses: list[str], link_local: str,
+                   tries: int) -> None:
+        """Note the bridge port behind which an MN's addresses sit."""
+        port = fib.bridge_port_of(self.cfg.bridge, link_local)
+        if port is None:
+            if tries > 1 and self._loop is not None:
+                self._loop.call_later(PORT_LEARN_DELAY, self.learn_port,
+                                      addresses, link_local, tries - 1)
+            else:
+                log.warning("no bridge port found for %s", link_local)
+            return
+        self.ports.setdefault(port, set()).update(addresses)
+
+    def link_gone(self, ifname: str) -> None:
+        """Withdraw the host routes of an MN whose access port left."""
+        for address in sorted(self.ports.pop(ifname, set())):
+            if address in self.serving:
+                self.withdraw(address, "route_withdrawn_detach")
+
+    def withdraw(self, address: str, why: str) -> None:
+        """Stop routing ``address`` here, in the kernel and in BGP."""
+        mn = self.serving.pop(address)
+        for held in self.ports.values():
+            held.discard(address)
+        self.bgp.withdraw(address)
+        self.access_routes.remove(address)
+        self.events.write(why, mn=mn, address=address)
+        log.info("%s: host route of %s withdrawn (%s)", mn, address, why)
 
     def bgp_host_route(self, address: str) -> None:
         """React to BGP installing a /32 for ``address`` in our FIB."""
@@ -196,13 +249,8 @@ class ARAgent:
             return
         if self.bgp.best_is_local(address):
             return  # an older route, already beaten by ours
-        mn = self.serving.pop(address)
-        self.bgp.withdraw(address)
-        self.access_routes.remove(address)
         self.counts["superseded"] += 1
-        self.events.write("route_withdrawn", mn=mn, address=address)
-        log.info("%s: host route of %s superseded, withdrawn",
-                 mn, address)
+        self.withdraw(address, "route_withdrawn_superseded")
 
     # -- DHCP -------------------------------------------------------------
 
@@ -278,8 +326,9 @@ class ARAgent:
         )
         relay = DnsRelay((self.cfg.dns.server, self.cfg.dns.port))
         await relay.start((access.GATEWAY, access.DNS_PORT))
-        fib.watch_bgp_host_routes(
-            lambda a: loop.call_soon_threadsafe(self.bgp_host_route, a)
+        fib.watch_kernel(
+            lambda a: loop.call_soon_threadsafe(self.bgp_host_route, a),
+            lambda i: loop.call_soon_threadsafe(self.link_gone, i),
         )
         leases = LeaseEvents(Path(self.cfg.lease_events))
         loop.add_reader(leases.fileno(),

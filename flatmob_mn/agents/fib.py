@@ -64,12 +64,16 @@ class AccessRoutes:
         self._ipr.close()
 
 
-def watch_bgp_host_routes(callback: Callable[[str], None]) -> threading.Thread:
-    """Call ``callback(address)`` whenever BGP installs a /32 here.
+def watch_kernel(
+    host_route: Callable[[str], None], link_gone: Callable[[str], None]
+) -> threading.Thread:
+    """Report BGP /32 routes that appear and interfaces that go away.
 
-    The watcher runs in a daemon thread with its own netlink socket,
-    made inside that thread (pyroute2 sockets must stay in the thread
-    that made them).
+    ``host_route(address)`` is called whenever BGP installs a /32 here;
+    ``link_gone(ifname)`` whenever an interface leaves this namespace
+    (an MN's access port moved to another AR).  The watcher runs in a
+    daemon thread with its own netlink socket, made inside that thread
+    (pyroute2 sockets must stay in the thread that made them).
     """
 
     def run() -> None:
@@ -78,11 +82,31 @@ def watch_bgp_host_routes(callback: Callable[[str], None]) -> threading.Thread:
         while True:
             for msg in ipr.get():
                 if _is_bgp_host_route(msg):
-                    callback(msg.get_attr("RTA_DST"))
+                    host_route(msg.get_attr("RTA_DST"))
+                elif msg.get("event") == "RTM_DELLINK":
+                    link_gone(msg.get_attr("IFLA_IFNAME"))
 
-    thread = threading.Thread(target=run, name="bgp-watch", daemon=True)
+    thread = threading.Thread(target=run, name="kernel-watch", daemon=True)
     thread.start()
     return thread
+
+
+def bridge_port_of(bridge: str, neighbour: str) -> str | None:
+    """Return the bridge port behind which ``neighbour`` (an IP) sits."""
+    with IPRoute() as ipr:
+        index = ipr.link_lookup(ifname=bridge)[0]
+        macs = [
+            n.get_attr("NDA_LLADDR")
+            for n in ipr.get_neighbours(ifindex=index, dst=neighbour)
+            if n.get_attr("NDA_LLADDR")
+        ]
+        if not macs:
+            return None
+        for entry in ipr.fdb("dump", lladdr=macs[0]):
+            if entry.get_attr("NDA_MASTER") == index:
+                port = ipr.get_links(entry["ifindex"])[0]
+                return str(port.get_attr("IFLA_IFNAME"))
+    return None
 
 
 def _is_bgp_host_route(msg) -> bool:  # type: ignore[no-untyped-def]
