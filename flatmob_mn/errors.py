@@ -39,3 +39,7 @@ class DhcpError(FlatmobError):
 
 class AgentError(FlatmobError):
     """An AR or MN agent failed or refused a request."""
+
+
+class TopologyError(FlatmobError):
+    """The emulated network could not be built, changed or torn down."""
