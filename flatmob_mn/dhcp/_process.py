@@ -31,10 +31,11 @@ def write_hook(path: Path, script: Path, args: list[str]) -> None:
     """Write an executable shim that runs ``script`` with ``args`` first.
 
     dnsmasq and udhcpc call their scripts with no arguments of ours, so
-    the shim carries them; ``-I`` keeps the user's environment and site
-    packages out of the hook.
+    the shim carries them.  ``-I -S`` keep the user's environment and
+    all site packages out of the hook (it needs the standard library
+    only) and save a few ms of start-up on every DHCP event.
     """
-    argv = [sys.executable, "-I", str(script), *args]
+    argv = [sys.executable, "-I", "-S", str(script), *args]
     path.write_text(f'#!/bin/sh\nexec {shlex.join(argv)} "$@"\n')
     path.chmod(0o755)
 

@@ -68,6 +68,8 @@ def parse_lease(text: str) -> Lease:
         obj = json.loads(text)
     except ValueError as e:
         raise DhcpError(f"malformed lease file: {e}") from e
+    if not isinstance(obj, dict):
+        raise DhcpError("malformed lease file: not a JSON object")
     if obj.get("error"):
         raise DhcpError(
             f"lease of {obj.get('ip')} on {obj.get('interface')} not "

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,8 +40,8 @@ class AccessLink:
     """An AR node (fd1) with its access bridge and an MN node (fd2)."""
 
     run: RunDir
-    ar: object
-    mn: object
+    ar: Any
+    mn: Any
     ar_dir: Path
     mn_dir: Path
 
