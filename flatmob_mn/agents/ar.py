@@ -35,6 +35,7 @@ the newer route.
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
 import logging
 import signal
@@ -50,6 +51,7 @@ from flatmob_mn.agents.events import EventLog
 from flatmob_mn.agents.relay import DnsRelay
 from flatmob_mn.dhcp import LeaseEvents
 from flatmob_mn.errors import FlatmobError
+from flatmob_mn.naming.records import absolute
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,10 @@ log = logging.getLogger(__name__)
 # before the AR no longer writes a PTR record for it.
 LEASE_BINDING_WINDOW = 30.0
 LP_MAX = 2**32 - 1
+# TTL of the A and PTR records agents write: long enough that a repeat
+# handoff finds them in the AR's cache.
+RECORD_TTL = 60
+LEASE_READ_TIMEOUT = 0.05
 PORT_LEARN_DELAY = 0.02
 PORT_LEARN_TRIES = 10
 
@@ -100,14 +106,9 @@ class ARAgent:
             self.keystore, max_skew=cfg.max_skew
         )
         self.resolver = naming.Resolver(
-            (cfg.dns.server, cfg.dns.port),
-            naming.load_anchors(Path(cfg.dns.anchors_file)),
+            (cfg.dns.server, cfg.dns.port), Path(cfg.dns.anchors_file)
         )
-        self.updater = naming.Updater(
-            (cfg.dns.server, cfg.dns.port),
-            cfg.dns.tsig_name,
-            cfg.dns.tsig_secret,
-        )
+        self.updater = updater(cfg.dns)
         self.bgp = HostRoutes(BgpVty(Path(cfg.vty_dir), cfg.node), cfg.asn)
         self.access_routes = fib.AccessRoutes(cfg.bridge)
         self.lp = LocalPrefClock(cfg.lp_epoch)
@@ -154,7 +155,7 @@ class ARAgent:
         """
         try:
             peer, authr = self.authenticator.peek(message)
-            if naming.absolute(authr) != naming.absolute(self.cfg.name):
+            if absolute(authr) != absolute(self.cfg.name):
                 raise auth.AuthFailure()
             public = self.resolver.public_key(peer)
             verified = self.authenticator.verify(message, public)
@@ -164,7 +165,7 @@ class ARAgent:
             self.events.write("auth_failed", t_recv=t_recv,
                               reason=_why(exc))
             return b"", []
-        mn = naming.absolute(verified.peer_name)
+        mn = absolute(verified.peer_name)
         self.counts["verified"] += 1
         self.events.write("auth_verified", mn=mn, t_recv=t_recv,
                           reroute=verified.reroute)
@@ -193,7 +194,7 @@ class ARAgent:
                 continue
             if asked and address not in asked:
                 continue
-            owner = naming.absolute(self.resolver.ptr(address))
+            owner = absolute(self.resolver.ptr(address))
             if owner != mn:
                 log.warning("%s: PTR of %s names %s, not re-routed",
                             mn, address, owner)
@@ -258,7 +259,7 @@ class ARAgent:
         """Write the PTR of a new lease if its holder just authenticated."""
         if event.action not in ("add", "old"):
             return
-        mn = naming.absolute(event.hostname or "")
+        mn = absolute(event.hostname or "")
         verified_at = self.recent.get(mn)
         if verified_at is None:
             # Try the bare first label too: DHCP hostnames often lose
@@ -272,14 +273,15 @@ class ARAgent:
             log.warning("lease of %s to %r: no recent authentication, "
                         "no PTR written", event.ip, event.hostname)
             return
-        if ipaddress.ip_address(event.ip) not in self.pool:
+        address = str(event.ip)
+        if ipaddress.ip_address(address) not in self.pool:
             return
         try:
-            self.updater.set_ptr(event.ip, mn)
+            self.updater.set_ptr(address, mn)
         except FlatmobError as exc:
-            log.warning("PTR of %s for %s failed: %s", event.ip, mn, exc)
+            log.warning("PTR of %s for %s failed: %s", address, mn, exc)
             return
-        self.events.write("ptr_written", mn=mn, address=event.ip)
+        self.events.write("ptr_written", mn=mn, address=address)
 
     # -- nonce epochs -----------------------------------------------------
 
@@ -331,8 +333,15 @@ class ARAgent:
             lambda i: loop.call_soon_threadsafe(self.link_gone, i),
         )
         leases = LeaseEvents(Path(self.cfg.lease_events))
-        loop.add_reader(leases.fileno(),
-                        lambda: self.lease(leases.recv(0)))
+
+        def on_lease() -> None:
+            try:
+                event = leases.recv(LEASE_READ_TIMEOUT)
+            except FlatmobError:
+                return  # a malformed datagram: nothing to do
+            self.lease(event)
+
+        loop.add_reader(leases.fileno(), on_lease)
         server = await control.serve(self.dir / "control.sock",
                                      self.control_ops())
         self.publish_nonce()
@@ -344,6 +353,14 @@ class ARAgent:
             server.close()
             relay.close()
             self.events.close()
+
+
+def updater(dns: config.DnsAccess) -> naming.Updater:
+    """Return an updater signing with a node's own TSIG key."""
+    return naming.Updater(
+        (dns.server, dns.port), dns.tsig_name,
+        base64.b64decode(dns.tsig_secret), ttl=RECORD_TTL,
+    )
 
 
 def _keystore(cfg: Any) -> Any:

@@ -32,9 +32,10 @@ from pyroute2 import IPRoute
 
 from flatmob_mn import auth, dhcp, naming
 from flatmob_mn.agents import access, config, control
-from flatmob_mn.agents.ar import _keystore, serve_forever
+from flatmob_mn.agents.ar import _keystore, serve_forever, updater
 from flatmob_mn.agents.events import EventLog
 from flatmob_mn.errors import AgentError, FlatmobError
+from flatmob_mn.naming.records import absolute
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +93,11 @@ class MNAgent:
         self.dir = Path(cfg.dir)
         self.events = EventLog(self.dir / "events.jsonl", cfg.node)
         self.peer = auth.Peer(_keystore(cfg))
-        anchors = naming.load_anchors(Path(cfg.dns.anchors_file))
         # Through the AR's relay: it answers on every access link.
         self.resolver = naming.Resolver(
-            (access.GATEWAY, access.DNS_PORT), anchors
+            (access.GATEWAY, access.DNS_PORT), Path(cfg.dns.anchors_file)
         )
-        self.updater = naming.Updater(
-            (cfg.dns.server, cfg.dns.port), cfg.dns.tsig_name,
-            cfg.dns.tsig_secret,
-        )
+        self.updater = updater(cfg.dns)
         self.state = State.DETACHED
         self.addresses: list[str] = []
         self.ar: str | None = None
@@ -224,7 +221,7 @@ class MNAgent:
                           addresses=list(reply.addresses))
         if not reply.success:
             return False
-        self.ar = naming.absolute(advert.ar_name)
+        self.ar = absolute(advert.ar_name)
         self.step(Event.ACCEPTED if reroute else Event.ACCEPTED_NEW)
         return True
 
