@@ -112,6 +112,7 @@ class Network:
         self._services: list[tuple[Service, Service]] = []
         self._started_services: list[Service] = []
         self._nodes: list[Node] = []
+        self.links: list[Link] = []
         self._signals: dict[int, Any] = {}
         self.timings: dict[str, float] = {}
 
@@ -183,6 +184,7 @@ class Network:
             for node in reversed(self._nodes):
                 node.terminate()
             self._nodes.clear()
+            self.links.clear()
             if self.run is not None:
                 self.run.clean()
                 self.run = None
@@ -315,7 +317,8 @@ class Network:
             f"{len(self.mns)} mobile nodes made"
         )
 
-    def _node(self, name: str) -> Node:
+    def node(self, name: str) -> Node:
+        """Return the Mininet node of any router, host or MN by name."""
         if name in self.routers:
             return self.routers[name].node
         return self.hosts.get(name) or self.mns[name]
@@ -323,14 +326,16 @@ class Network:
     def _make_links(self) -> None:
         ifs = interfaces(self.layout)
         for (a, b), (ia, ib) in ifs.items():
-            Link(self._node(a), self._node(b), intfName1=ia, intfName2=ib)
+            link = Link(self.node(a), self.node(b), intfName1=ia, intfName2=ib)
+            self.links.append(link)
         for mn, ar in self.layout.homes.items():
-            Link(
+            link = Link(
                 self.mns[mn],
                 self.routers[ar].node,
                 intfName1=f"{mn}-eth0",
                 intfName2=f"{mn}-acc",
             )
+            self.links.append(link)
             self._access[mn] = ar
         self.progress(f"{len(ifs) + len(self._access)} links made")
 
@@ -338,7 +343,7 @@ class Network:
         batches = _address_batches(self)
         shaping = self._shaping()
         for name, lines in batches.items():
-            node = self._node(name)
+            node = self.node(name)
             assert self.run is not None
             path = self.run.node_dir(name) / "ip.batch"
             path.write_text("\n".join(lines) + "\n")
