@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from flatmob_mn.naming.records import absolute
 log = logging.getLogger(__name__)
 
 IFF_LOWER_UP = 1 << 16
+PTR_WAIT = 3.0
 
 
 class State(enum.Enum):
@@ -240,6 +242,25 @@ class MNAgent:
         ]
         self.updater.set_addresses(self.cfg.name, self.addresses)
         self.events.write("a_record", addresses=self.addresses)
+        self._await_ptr(address)
+
+    def _await_ptr(self, address: str) -> None:
+        # The AR writes the PTR when it sees the lease; a handoff checks
+        # it, so the first attachment is complete only once it is there.
+        deadline = time.monotonic() + PTR_WAIT
+        while True:
+            self.resolver.flush()
+            try:
+                if absolute(self.resolver.ptr(address)) == absolute(
+                    self.cfg.name
+                ):
+                    self.events.write("ptr_seen", address=address)
+                    return
+            except FlatmobError:
+                pass
+            if time.monotonic() > deadline:
+                raise AgentError(f"no PTR for {address} after {PTR_WAIT} s")
+            time.sleep(0.02)
 
     # -- control ----------------------------------------------------------
 
