@@ -306,6 +306,12 @@ class DhcpServer:
             end(self._popen, grace)
             self._popen = None
 
+    def __enter__(self) -> DhcpServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def leases(self) -> list[LeaseRecord]:
         """Return the leases dnsmasq holds, from its lease file."""
         try:

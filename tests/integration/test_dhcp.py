@@ -175,16 +175,12 @@ def _udhcpc_pid_alive(mn_dir: Path) -> bool:
 
 def test_ar_agent_hears_add_event(access_link: AccessLink) -> None:
     cfg = access_link.config()
-    with LeaseEvents(cfg.event_socket) as events:
-        dhcp = DhcpServer(cfg)
+    with LeaseEvents(cfg.event_socket) as events, DhcpServer(cfg) as dhcp:
         dhcp.start(access_link.ar)
-        try:
-            lease = acquire_lease(
-                access_link.mn, MN_IF, MN_NAME, access_link.mn_dir
-            )
-            event = events.recv(timeout=5.0)
-        finally:
-            dhcp.stop()
+        lease = acquire_lease(
+            access_link.mn, MN_IF, MN_NAME, access_link.mn_dir
+        )
+        event = events.recv(timeout=5.0)
 
     mac = _json(access_link.mn, f"ip -j link show {MN_IF}")[0]["address"]
     assert event.action == "add"
