@@ -54,6 +54,15 @@ class KnotFiles:
         return self.root / "knot.conf"
 
     @property
+    def confdb(self) -> Path:
+        """Return the binary configuration database imported from conf.
+
+        knotd and keymgr given a text configuration import it into a
+        temporary database under /tmp; given this one, they do not.
+        """
+        return self.root / "confdb"
+
+    @property
     def zones(self) -> Path:
         """Return the folder of zone files."""
         return self.root / "zones"
@@ -193,6 +202,9 @@ class NameServer:
         for folder in (files.root, files.zones, files.key_file("x").parent):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         files.conf.write_text(render_conf(self.plan, files))
+        _knot_tool(
+            "knotc", "-C", str(files.confdb), "conf-import", str(files.conf)
+        )
         for zone in self.plan.zones:
             files.zone_file(zone.origin).write_text(render_zone(zone))
         for key in self.plan.keys:
@@ -227,7 +239,7 @@ class NameServer:
         files = self.build()
         with open(files.stderr, "ab") as out:
             self._process = node.popen(
-                ["knotd", "-c", str(files.conf)],
+                ["knotd", "-C", str(files.confdb)],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=out,
@@ -278,16 +290,18 @@ class NameServer:
     def _make_signing_key(self, files: KnotFiles, origin: str) -> Any:
         # One CSK (flags 257) per zone: it is both the anchor and the
         # key that signs every RRset (single-type-signing).
-        conf = str(files.conf)
-        _keymgr(
-            conf,
+        confdb = str(files.confdb)
+        _knot_tool(
+            "keymgr",
+            "-C",
+            confdb,
             origin,
             "generate",
             f"algorithm={self.plan.algorithm}",
             "ksk=yes",
             "zsk=yes",
         )
-        out = _keymgr(conf, origin, "dnskey")
+        out = _knot_tool("keymgr", "-C", confdb, origin, "dnskey")
         lines = [line.split() for line in out.splitlines() if line]
         keys = [f for f in lines if len(f) >= 6 and f[1] == "DNSKEY"]
         if len(keys) != 1:
@@ -323,10 +337,10 @@ class NameServer:
                 time.sleep(0.01)
 
 
-def _keymgr(conf: str, *args: str) -> str:
+def _knot_tool(*argv: str) -> str:
     try:
         done = subprocess.run(
-            ["keymgr", "-c", conf, *args],
+            argv,
             capture_output=True,
             text=True,
             timeout=30,
@@ -334,9 +348,9 @@ def _keymgr(conf: str, *args: str) -> str:
             env={**os.environ, "LC_ALL": "C"},
         )
     except (OSError, subprocess.TimeoutExpired) as e:
-        raise NameServerError(f"keymgr {' '.join(args)}: {e}") from e
+        raise NameServerError(f"{' '.join(argv)}: {e}") from e
     if done.returncode != 0:
         raise NameServerError(
-            f"keymgr {' '.join(args)} failed: {done.stderr.strip()}"
+            f"{' '.join(argv)} failed: {done.stderr.strip()}"
         )
     return done.stdout
