@@ -124,6 +124,9 @@ def parse_spec(data: dict[str, Any], source: str) -> TopologySpec:
             values["addressing"] = _addressing(source, value)
         else:
             raise SpecError(f"{source}: unknown field '{key}'")
+    for key in ("delay_ms", "bandwidth_mbit"):
+        if key in values:
+            values[key] = float(values[key])
     if "ar_peer_links" in values:
         values["ar_peer_links"] = _pairs(source, values["ar_peer_links"])
     spec = TopologySpec(**values)
