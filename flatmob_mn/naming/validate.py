@@ -58,6 +58,13 @@ def validate_rrset(
     good = [s for s in rrsigs if s.labels == labels and s.signer == zone]
     if not good:
         raise BogusAnswer(f"{what}: no RRSIG by {zone} for this owner")
+    current = [s for s in good if s.inception <= now <= s.expiration]
+    if not current:
+        latest = max(s.expiration for s in good)
+        raise BogusAnswer(
+            f"{what}: RRSIG expired or not yet valid (expiration "
+            f"{latest}, now {int(now)})"
+        )
     sigs = dns.rrset.from_rdata_list(rrsigs.name, rrsigs.ttl, good)
     try:
         dns.dnssec.validate(rrset, sigs, {zone: keys}, now=now)
