@@ -218,7 +218,7 @@ class ARAgent:
     def learn_port(self, addresses: list[str], link_local: str,
                    tries: int) -> None:
         """Note the bridge port behind which an MN's addresses sit."""
-        port = fib.bridge_port_of(self.cfg.bridge, link_local)
+        port = self.access_routes.port_of(link_local)
         if port is None:
             if tries > 1 and self._loop is not None:
                 self._loop.call_later(PORT_LEARN_DELAY, self.learn_port,

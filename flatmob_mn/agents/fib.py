@@ -15,10 +15,16 @@ agent sees that route appear and withdraws its own, stale, one.
 
 from __future__ import annotations
 
+import errno
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+T = TypeVar("T")
 
 ACCESS_TABLE = 100
 RULE_HOST_ROUTES = 100
@@ -29,39 +35,81 @@ RT_SCOPE_LINK = 253
 
 
 class AccessRoutes:
-    """Install and remove /32 routes to attached MNs in the access table."""
+    """Install and remove /32 routes to attached MNs in the access table.
+
+    pyroute2's synchronous socket cannot be used from a thread that runs
+    an asyncio loop, so one worker thread owns the socket and every call
+    is handed to it (and waited for).
+    """
 
     def __init__(self, bridge: str) -> None:
-        self._ipr = IPRoute()
-        self._index = self._ipr.link_lookup(ifname=bridge)[0]
-        self._add_rules()
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="routes")
+        self._ipr: IPRoute | None = None
+        self._index = self._call(self._open, bridge)
 
-    def _add_rules(self) -> None:
+    def _call(self, fn: Callable[..., T], *args: object) -> T:
+        return self._worker.submit(fn, *args).result()
+
+    def _open(self, bridge: str) -> int:
+        self._ipr = IPRoute()
+        index = self._ipr.link_lookup(ifname=bridge)[0]
         for rule in self._ipr.get_rules(family=2):
             if rule.get("priority") in (RULE_HOST_ROUTES, RULE_ACCESS):
-                return
+                return int(index)
         self._ipr.rule("add", table=254, priority=RULE_HOST_ROUTES,
-                       suppress_prefixlength=31)
+                       suppress_prefixlen=31)
         self._ipr.rule("add", table=ACCESS_TABLE, priority=RULE_ACCESS)
+        return int(index)
 
     def add(self, address: str) -> None:
         """Route ``address``/32 out of the access bridge."""
-        self._ipr.route("replace", dst=f"{address}/32",
+        self._call(self._add, address)
+
+    def _add(self, address: str) -> None:
+        assert self._ipr is not None
+        self._ipr.route("replace", dst=address, dst_len=32,
                         oif=self._index, table=ACCESS_TABLE,
                         scope=RT_SCOPE_LINK, proto=PROTO_FLATMOB)
 
     def remove(self, address: str) -> None:
         """Remove the access route of ``address``, if there is one."""
+        self._call(self._remove, address)
+
+    def _remove(self, address: str) -> None:
+        assert self._ipr is not None
         try:
-            self._ipr.route("del", dst=f"{address}/32",
-                            table=ACCESS_TABLE)
-        except Exception as exc:  # NetlinkError: no such route
-            if getattr(exc, "code", None) != 3:  # ESRCH
+            self._ipr.route("del", dst=address, dst_len=32,
+                            table=ACCESS_TABLE, oif=self._index,
+                            scope=RT_SCOPE_LINK, proto=PROTO_FLATMOB)
+        except NetlinkError as exc:
+            if exc.code != errno.ESRCH:
                 raise
 
+    def port_of(self, neighbour: str) -> str | None:
+        """Return the bridge port behind which ``neighbour`` sits."""
+        return self._call(self._port_of, neighbour)
+
+    def _port_of(self, neighbour: str) -> str | None:
+        ipr = self._ipr
+        assert ipr is not None
+        macs = [
+            n.get_attr("NDA_LLADDR")
+            for n in ipr.get_neighbours(ifindex=self._index, dst=neighbour)
+            if n.get_attr("NDA_LLADDR")
+        ]
+        if not macs:
+            return None
+        for entry in ipr.fdb("dump", lladdr=macs[0]):
+            if entry.get_attr("NDA_MASTER") == self._index:
+                port = ipr.get_links(entry["ifindex"])[0]
+                return str(port.get_attr("IFLA_IFNAME"))
+        return None
+
     def close(self) -> None:
-        """Release the netlink socket."""
-        self._ipr.close()
+        """Release the netlink socket and the worker."""
+        if self._ipr is not None:
+            self._call(self._ipr.close)
+        self._worker.shutdown()
 
 
 def watch_kernel(
@@ -89,24 +137,6 @@ def watch_kernel(
     thread = threading.Thread(target=run, name="kernel-watch", daemon=True)
     thread.start()
     return thread
-
-
-def bridge_port_of(bridge: str, neighbour: str) -> str | None:
-    """Return the bridge port behind which ``neighbour`` (an IP) sits."""
-    with IPRoute() as ipr:
-        index = ipr.link_lookup(ifname=bridge)[0]
-        macs = [
-            n.get_attr("NDA_LLADDR")
-            for n in ipr.get_neighbours(ifindex=index, dst=neighbour)
-            if n.get_attr("NDA_LLADDR")
-        ]
-        if not macs:
-            return None
-        for entry in ipr.fdb("dump", lladdr=macs[0]):
-            if entry.get_attr("NDA_MASTER") == index:
-                port = ipr.get_links(entry["ifindex"])[0]
-                return str(port.get_attr("IFLA_IFNAME"))
-    return None
 
 
 def _is_bgp_host_route(msg) -> bool:  # type: ignore[no-untyped-def]

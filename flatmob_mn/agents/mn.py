@@ -107,6 +107,7 @@ class MNAgent:
         self.attachments = 0
         self.last_error: str | None = None
         self._task: asyncio.Task[None] | None = None
+        _prepare_link(cfg.interface, cfg.link_local)
         self._sock = self._open_socket()
 
     def _open_socket(self) -> socket.socket:
@@ -278,7 +279,6 @@ class MNAgent:
     async def run(self) -> None:
         """Serve until cancelled."""
         loop = asyncio.get_running_loop()
-        _prepare_link(self.cfg.interface, self.cfg.link_local)
         _watch_carrier(
             self.cfg.interface,
             lambda up: loop.call_soon_threadsafe(self.carrier, up),

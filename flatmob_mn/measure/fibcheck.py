@@ -49,7 +49,7 @@ def read_fib(router: str, node: Any, addresses: Iterable[str],
         + ["echo ===", "ip -j -4 route show table all",
            "echo ===", "ip -j -4 addr show"]
     )
-    out = node.cmd(script)
+    out = node.cmd(script).replace("\r", "")
     gets, routes, addrs_json = (out.split("===\n") + ["", ""])[:3]
     fib = RouterFib(router)
     for line, address in zip(_json_lines(gets), addrs, strict=False):
@@ -58,8 +58,8 @@ def read_fib(router: str, node: Any, addresses: Iterable[str],
     block = ipaddress.ip_network(mn_block)
     for route in _first_json(routes) or []:
         dst = route.get("dst", "")
-        if "/" in dst or dst in ("default", ""):
-            continue  # only /32s print without a length
+        if "/" in dst or dst in ("default", "") or "type" in route:
+            continue  # only /32s print without a length; skip local
         if ipaddress.ip_address(dst) not in block:
             continue
         if route.get("table") == str(ACCESS_TABLE):
