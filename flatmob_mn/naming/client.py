@@ -130,6 +130,13 @@ class Resolver:
         self._cache.clear()
         self._keys.clear()
 
+    def forget(self, name: str) -> None:
+        """Forget every cached answer about ``name`` (any type)."""
+        owner = dns.name.from_text(name)
+        for key in list(self._cache):
+            if dns.name.from_text(key[0]) == owner:
+                del self._cache[key]
+
     def lookup(self, name: str, rdtype: int | str) -> dns.rrset.RRset:
         """Return the validated RRset of ``name`` and ``rdtype``.
 

@@ -205,6 +205,8 @@ def test_forbidden_updates_change_nothing(setup: Setup) -> None:
         lambda: ha1.publish_nonce("ar1.isp.flatmob.test.", 1, b"x", 9),
         lambda: _touch_tlsa(mn1, "mn1.mn.flatmob.test."),
         lambda: _touch_tlsa(ar1, "ar1.isp.flatmob.test."),
+        lambda: _touch_tlsa(ha1, "ha1.isp.flatmob.test."),
+        lambda: ar1.set_ptr("192.0.2.1", "ar1.isp.flatmob.test."),
         lambda: _add(ar1, "ar1.isp.flatmob.test.", "PTR", "x.test."),
     ]
     for attempt in attempts:
