@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -21,6 +22,7 @@ from flatmob_mn.naming import (
     build_plan,
     delv_check,
     netns,
+    read_key_file,
 )
 from flatmob_mn.naming.records import tlsa_owner
 
@@ -73,8 +75,8 @@ class Setup:
         return Updater(self.server.server, key.name, key.secret)
 
 
-@pytest.fixture
-def setup() -> Iterator[Setup]:
+@contextmanager
+def _running(algorithm: str = "ecdsap256sha256") -> Iterator[Setup]:
     from mininet.link import Link
     from mininet.node import Node
 
@@ -91,7 +93,7 @@ def setup() -> Iterator[Setup]:
         fn1.setIP(NS_ADDRESS, 24, link.intf1)
         fn2.setIP(CLIENT_ADDRESS, 24, link.intf2)
         fn1.cmd("ip link set lo up")
-        plan = build_plan(ENTITIES, NS_ADDRESS)
+        plan = build_plan(ENTITIES, NS_ADDRESS, algorithm=algorithm)
         server = NameServer(plan, run)
         server.start(fn1)
         try:
@@ -103,6 +105,12 @@ def setup() -> Iterator[Setup]:
         for node in nodes:
             node.terminate()
         run.clean()
+
+
+@pytest.fixture
+def setup() -> Iterator[Setup]:
+    with _running() as running:
+        yield running
 
 
 def test_zones_validate_with_delv(setup: Setup) -> None:
@@ -130,6 +138,33 @@ def test_resolver_reads_keys(setup: Setup) -> None:
         assert resolver.public_key(entity.name) == entity.spki
     with pytest.raises(NoRecord, match="mn9.mn.flatmob.test"):
         resolver.public_key("mn9.mn.flatmob.test.")
+
+
+def test_key_files_hold_each_nodes_key(setup: Setup) -> None:
+    for entity in ENTITIES[1:]:
+        path = setup.server.key_file(entity.name)
+        assert path.stat().st_mode & 0o777 == 0o600
+        assert read_key_file(path) == setup.server.plan.key(entity.name)
+    key = read_key_file(setup.server.key_file("mn2.mn.flatmob.test."))
+    updater = Updater(setup.server.server, key.name, key.secret)
+    updater.set_addresses("mn2.mn.flatmob.test.", ["10.64.3.99"])
+    assert setup.resolver().addresses("mn2.mn.flatmob.test.") == ["10.64.3.99"]
+
+
+def test_ed25519_zones_validate() -> None:
+    with _running("ed25519") as running:
+        anchors = running.server.anchors
+        assert {k.algorithm for keys in anchors.values() for k in keys} == {15}
+        assert running.resolver().public_key("ar2.isp.flatmob.test.") == (
+            ENTITIES[2].spki
+        )
+        assert delv_check(
+            running.server.server,
+            running.server.files.anchors,
+            "mn.flatmob.test.",
+            "SOA",
+            node=running.client_node,
+        )
 
 
 def test_mn_update_appears_signed(setup: Setup) -> None:
