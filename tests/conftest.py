@@ -3,10 +3,17 @@
 Every test that needs root runs under ``no_leftovers``: after the test,
 no run directory, recorded process, emulation daemon, namespace or
 root-namespace link that the test made may remain.
+
+Other test runs and emulations may run on the same machine at the same
+time: a daemon counts as this session's only if it carries the
+session's token in its environment (every process this session starts
+inherits it) or descends from this process; a run directory only if its
+owner is such a process or is gone.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -15,6 +22,10 @@ from pathlib import Path
 import pytest
 
 from flatmob_mn import runstate
+
+SESSION_ENV = "FLATMOB_TEST_SESSION"
+SESSION = f"{os.getpid()}-{time.time_ns()}"
+os.environ[SESSION_ENV] = SESSION
 
 # Daemons and clients the emulation starts; a new one alive after a test
 # is a leftover.  (Only compared, never signalled, by this check.)
@@ -42,6 +53,26 @@ def pytest_collection_modifyitems(
             item.add_marker(pytest.mark.skip(reason="long mode: --long"))
 
 
+def _ours(pid: int) -> bool:
+    """Tell whether ``pid`` was started by this test session."""
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+    if f"{SESSION_ENV}={SESSION}".encode() in env.split(b"\0"):
+        return True
+    me = os.getpid()
+    while pid > 1:
+        if pid == me:
+            return True
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            return False
+        pid = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return False
+
+
 def _watched_pids() -> set[tuple[int, str]]:
     found = set()
     for entry in Path("/proc").iterdir():
@@ -51,7 +82,7 @@ def _watched_pids() -> set[tuple[int, str]]:
             comm = (entry / "comm").read_text().strip()
         except OSError:
             continue
-        if comm in WATCHED:
+        if comm in WATCHED and _ours(int(entry.name)):
             found.add((int(entry.name), comm))
     return found
 
@@ -68,7 +99,17 @@ def _netns() -> set[str]:
 
 
 def _runs() -> set[str]:
-    return {run.run_id for run in runstate.all_runs()}
+    return {run.run_id for run in runstate.all_runs() if _our_run(run)}
+
+
+def _our_run(run: runstate.RunDir) -> bool:
+    try:
+        owner = json.loads((run.path / "owner").read_text())
+    except (OSError, ValueError):
+        return True
+    if runstate.process_start(owner["pid"]) != owner["start"]:
+        return True
+    return _ours(owner["pid"])
 
 
 def snapshot() -> dict[str, set]:
