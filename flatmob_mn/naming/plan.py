@@ -293,6 +293,7 @@ def _mn_zone(
 def _reverse_zones(
     base: tuple[Record, ...], entities: tuple[Entity, ...]
 ) -> list[ZonePlan]:
+    # IPv4 only: pools are IPv4Network; ip6.arpa zones come with v6 pools.
     zones = []
     for ar in entities:
         if ar.pool is None:
