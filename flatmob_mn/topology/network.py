@@ -458,13 +458,15 @@ def _qdisc(intf: str, delay_ms: float, rate_mbit: float) -> str:
 
 
 def _router_sysctls(is_ar: bool) -> str:
-    lines = [
-        "net.ipv4.ip_forward=1",
-        f"net.ipv4.igmp_max_memberships={IGMP_MEMBERSHIPS}",
-        "net.ipv4.conf.all.rp_filter=0",
-        "net.ipv4.conf.default.rp_filter=0",
-    ]
-    cmd = "sysctl -q -w " + " ".join(lines)
+    """Return the shell command that tunes a router's namespace."""
+    # Written to /proc/sys directly: minimal systems may lack sysctl.
+    values = {
+        "ipv4/ip_forward": 1,
+        "ipv4/igmp_max_memberships": IGMP_MEMBERSHIPS,
+        "ipv4/conf/all/rp_filter": 0,
+        "ipv4/conf/default/rp_filter": 0,
+    }
+    cmd = "; ".join(f"echo {v} > /proc/sys/net/{k}" for k, v in values.items())
     if is_ar:
         # rp_filter off on every interface: MNs keep addresses of other
         # pools after a move.
