@@ -138,6 +138,11 @@ def test_resolver_reads_keys(setup: Setup) -> None:
         assert resolver.public_key(entity.name) == entity.spki
     with pytest.raises(NoRecord, match="mn9.mn.flatmob.test"):
         resolver.public_key("mn9.mn.flatmob.test.")
+    # An empty non-terminal and a name below an existing one.
+    with pytest.raises(NoRecord, match="no such record type"):
+        resolver.lookup("_udp.mn1.mn.flatmob.test.", "TXT")
+    with pytest.raises(NoRecord, match="no such name"):
+        resolver.lookup("x.mn1.mn.flatmob.test.", "A")
 
 
 def test_key_files_hold_each_nodes_key(setup: Setup) -> None:
