@@ -43,3 +43,7 @@ class AgentError(FlatmobError):
 
 class TopologyError(FlatmobError):
     """The emulated network could not be built, changed or torn down."""
+
+
+class ResultsError(FlatmobError):
+    """A results folder is missing or its files are malformed."""
