@@ -7,6 +7,7 @@ peer link joins ar2 and ar3; mn1 starts on ar1, mn2 on ar2.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from ipaddress import IPv4Network
@@ -210,3 +211,23 @@ def test_flatmob_check_command():
     ):
         assert f"*** {name}: ok" in lines
     assert lines[-1] == "*** all checks passed"
+
+
+def test_lab_runs_own_and_registered_commands(net, tmp_path, capsys):
+    from flatmob_mn.topology import lab
+
+    def whereis(network, line):
+        print(f"{line} at {network.access_of(line)}")
+
+    lab.COMMANDS["whereis"] = (whereis, "where an MN is attached")
+    script = tmp_path / "lab.txt"
+    script.write_text("routers\nwhereis mn2\nvtysh ar1 show ip bgp summary\n")
+    try:
+        with open(os.devnull) as stdin:
+            lab.LabCLI(net, stdin=stdin, script=str(script))
+    finally:
+        del lab.COMMANDS["whereis"]
+    out = capsys.readouterr().out
+    assert "ar3      ar     10.255.0.6 cluster agg2" in out
+    assert "mn2 at ar2" in out
+    assert "10.255.0.2" in out  # ar1's session with agg1
