@@ -126,6 +126,25 @@ class RunDir:
             return []
         return [name for name in text.splitlines() if name]
 
+    def pidfile_processes(self) -> list[ProcessRecord]:
+        """Return daemons named by pid files in the run's node folders.
+
+        A daemon may have written its pid file before its start was
+        recorded; it counts only if its command line names a file in
+        this run directory, so no other process is ever taken for it.
+        """
+        found = []
+        for path in sorted(self.path.glob("*/*.pid")):
+            try:
+                pid = int(path.read_text().split()[0])
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except (OSError, ValueError, IndexError):
+                continue
+            start = process_start(pid)
+            if start is not None and str(self.path).encode() in cmdline:
+                found.append(ProcessRecord(pid, start, path.name))
+        return found
+
     def owner_alive(self) -> bool:
         """Tell whether the process that made this run still runs."""
         try:
@@ -139,7 +158,9 @@ class RunDir:
 
         :returns: one line for each thing that was removed.
         """
-        done = end_processes(self.processes(), grace)
+        done = end_processes(
+            self.processes() + self.pidfile_processes(), grace
+        )
         for name in self.links():
             if Path(f"/sys/class/net/{name}").exists():
                 subprocess.run(

@@ -21,9 +21,6 @@ from flatmob_mn.errors import FrrError
 
 FRR_LIB = Path("/usr/lib/frr")
 FRR_USER = "frr"
-# FRR sizes its event tables by the fd limit; 1024 fds serve a router
-# with hundreds of peers and save megabytes per daemon.
-FD_LIMIT = 1024
 # One malloc arena and an early trim: about 4 MB less RSS per router
 # (measured with FRR 8.4); bgpd's few threads hardly contend for malloc.
 MALLOC_ENV = {
@@ -42,22 +39,18 @@ def write_config(folder: Path, daemon: str, text: str) -> Path:
 
 def command(daemon: str, folder: Path) -> list[str]:
     """Return the command line that runs ``daemon`` from ``folder``."""
+    # zebra -r: keep routes in the kernel on exit; the namespace is
+    # discarded anyway, and withdrawing thousands of routes takes minutes.
+    retain = ["-r"] if daemon == "zebra" else []
     return [
         str(FRR_LIB / daemon),
-        "-u",
-        FRR_USER,
-        "-g",
-        FRR_USER,
-        "--vty_socket",
-        str(folder),
-        "-z",
-        str(folder / "zserv.api"),
-        "-i",
-        str(folder / f"{daemon}.pid"),
-        "-f",
-        str(folder / f"{daemon}.conf"),
-        "-P",
-        "0",  # no TCP vty port; vtysh uses the socket
+        *("-u", FRR_USER, "-g", FRR_USER),
+        *("--vty_socket", str(folder)),
+        *("-z", str(folder / "zserv.api")),
+        *("-i", str(folder / f"{daemon}.pid")),
+        *("-f", str(folder / f"{daemon}.conf")),
+        *("-P", "0"),  # no TCP vty port; vtysh uses the socket
+        *retain,
     ]
 
 

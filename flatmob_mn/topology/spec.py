@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flatmob_mn.errors import SpecError
+from flatmob_mn.errors import AddressPlanError, SpecError
 
 HOMINGS = ("single", "dual")
 
@@ -97,6 +97,8 @@ def load_spec(path: str | Path) -> TopologySpec:
     """Read and check a TOML topology spec.
 
     :raises SpecError: the file is unreadable or a field is wrong.
+    :raises AddressPlanError: the addressing cannot make a plan (the
+        message names the file).
     """
     path = Path(path)
     try:
@@ -131,7 +133,19 @@ def parse_spec(data: dict[str, Any], source: str) -> TopologySpec:
         values["ar_peer_links"] = _pairs(source, values["ar_peer_links"])
     spec = TopologySpec(**values)
     check_spec(spec)
+    _check_addressing(spec)
     return spec
+
+
+def _check_addressing(spec: TopologySpec) -> None:
+    """Reject, naming the file, addressing that cannot make a plan."""
+    from flatmob_mn.topology.addressing import make_plan
+    from flatmob_mn.topology.layout import make_layout
+
+    try:
+        make_plan(spec.addressing, make_layout(spec))
+    except AddressPlanError as exc:
+        raise AddressPlanError(f"{spec.source}: addressing: {exc}") from exc
 
 
 def _typed(source: str, name: str, value: Any, kind: Any) -> Any:

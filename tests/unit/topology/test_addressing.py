@@ -25,7 +25,7 @@ def test_pools_are_byte_aligned_and_inside_their_cluster():
     assert plan.pool("ar1") == IPv4Network("10.64.0.0/24")
     assert plan.pool("ar5") == IPv4Network("10.64.4.0/24")
     assert plan.cluster("agg2") == IPv4Network("10.64.4.0/22")
-    for agg, cluster in plan.clusters.items():
+    for cluster in plan.clusters.values():
         assert cluster.subnet_of(plan.mn_block)
     lay = make_layout(default_spec())
     for ar, pool in plan.pools.items():

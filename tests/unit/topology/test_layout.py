@@ -43,13 +43,13 @@ def test_single_homing_spreads_aggs_over_cores():
 def test_cores_in_full_mesh():
     spec = dataclasses.replace(default_spec(), cores=3)
     lay = make_layout(spec)
-    mesh = {(l.a, l.b) for l in lay.links if l.kind == "core"}
+    mesh = {(ln.a, ln.b) for ln in lay.links if ln.kind == "core"}
     assert mesh == {("core1", "core2"), ("core1", "core3"), ("core2", "core3")}
 
 
 def test_generated_peer_links_cross_cluster_borders():
     lay = make_layout(default_spec())
-    peers = [(l.a, l.b) for l in lay.links if l.kind == "peer"]
+    peers = [(ln.a, ln.b) for ln in lay.links if ln.kind == "peer"]
     assert len(peers) == 3
     for a, b in peers:
         assert lay.agg_of(a) != lay.agg_of(b)
@@ -58,7 +58,7 @@ def test_generated_peer_links_cross_cluster_borders():
 def test_explicit_peer_links_come_first_without_duplicates():
     spec = TopologySpec(ar_peer_links=(("ar4", "ar5"),), ar_peer_count=2)
     lay = make_layout(spec)
-    peers = [(l.a, l.b) for l in lay.links if l.kind == "peer"]
+    peers = [(ln.a, ln.b) for ln in lay.links if ln.kind == "peer"]
     # ar4-ar5 is also the first generated pair: kept once, and the count
     # asks for two more generated pairs.
     assert peers == [("ar4", "ar5"), ("ar8", "ar9"), ("ar12", "ar13")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from flatmob_mn.errors import SpecError
+from flatmob_mn.errors import AddressPlanError, SpecError
 from flatmob_mn.topology.spec import default_spec, load_spec
 
 SPECS = Path(__file__).parent / "specs"
@@ -71,3 +71,20 @@ def test_malformed_spec_names_file_and_field(name):
 def test_missing_file():
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(SPECS / "absent.toml")
+
+
+BAD_PLANS = {
+    "pool_not_byte_aligned.toml": "pool prefix /20 must be a multiple of 8",
+    "pools_do_not_fit.toml": "need 320 pools but MN block 10.64.0.0/16",
+    "services_overlap.toml": "overlaps services block 10.64.9.0/24",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_PLANS))
+def test_impossible_addressing_names_file(name):
+    with pytest.raises(AddressPlanError) as info:
+        load_spec(SPECS / name)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(f"{SPECS / name}: addressing: ")
+    assert BAD_PLANS[name] in message
