@@ -39,6 +39,7 @@ import os
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -112,6 +113,14 @@ def ecdh_secret(private_key: PrivateKey, peer_public_key: PublicKey) -> bytes:
         raise AuthFailure() from None
 
 
+def _exchanger(private_key: PrivateKey) -> Callable[[PublicKey], bytes]:
+    """Return the ECDH function of ``private_key`` (the key store's)."""
+    if isinstance(private_key, ec.EllipticCurvePrivateKey):
+        algorithm = ec.ECDH()
+        return lambda peer: private_key.exchange(algorithm, peer)  # type: ignore[arg-type]
+    return private_key.exchange  # type: ignore[return-value]
+
+
 def load_public_der(der: bytes, suite: Suite | None = None) -> PublicKey:
     """Return the public key in SubjectPublicKeyInfo DER (TLSA 3 1 0).
 
@@ -125,12 +134,14 @@ def load_public_der(der: bytes, suite: Suite | None = None) -> PublicKey:
         key = serialization.load_der_public_key(der)
     except (ValueError, TypeError):
         raise AuthFailure() from None
-    if not isinstance(key, ec.EllipticCurvePublicKey | x25519.X25519PublicKey):
+    if isinstance(key, x25519.X25519PublicKey):
+        found = Suite.X25519_SHA256
+    elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(
+        key.curve, ec.SECP256R1
+    ):
+        found = Suite.P256_SHA256
+    else:
         raise AuthFailure()
-    try:
-        found = Suite.of(key)
-    except TypeError:
-        raise AuthFailure() from None
     if suite is not None and found is not suite:
         raise AuthFailure()
     return key
@@ -342,6 +353,7 @@ class LocalKeyStore:
         self.suite = Suite.of(private_key)
         self._private = private_key
         self._public_der = public_der(private_key)
+        self._exchange = _exchanger(private_key)
         self._cache = LtssCache(cache_size)
 
     def __repr__(self) -> str:
@@ -449,7 +461,11 @@ class LocalKeyStore:
         ltss = self._cache.get(peer_public_der)
         if ltss is None:
             key = load_public_der(peer_public_der, self.suite)
-            ltss = ecdh_secret(self._private, key)
+            try:
+                ltss = self._exchange(key)
+            except ValueError:
+                # X25519 with a low-order point yields all zeros: refused.
+                raise AuthFailure() from None
             self._cache.put(peer_public_der, ltss)
         info = context.fixed_info(length)
         if length == MSK_LEN:

@@ -68,6 +68,8 @@ Rng = Callable[[int], bytes]
 DEFAULT_MAX_SKEW = 30.0
 DEFAULT_MAX_SEEN = 65536
 _ZERO_NONCE = bytes(NONCE_LEN)
+# Makes an MskContext from fields already checked (skips __new__).
+_new_context = tuple.__new__
 
 
 class Role(enum.Enum):
@@ -462,6 +464,7 @@ class Authenticator:
         self.keystore = keystore
         self.name = keystore.name
         self.suite = keystore.suite
+        self._suite_code = int(keystore.suite)
         self.max_skew = float(max_skew)
         self.overlap = float(overlap)
         self.max_seen = max_seen
@@ -558,28 +561,23 @@ class Authenticator:
         if not isinstance(peer_public_der, bytes):
             raise TypeError("peer_public_der must be bytes")
         message = decode_auth(data)
-        peer = message.peer_name
+        suite, _, epoch, stamp, a_nonce, p_nonce, peer, name, _, _ = message
         now = self._clock()
-        seen = self._seen_set(message.epoch, message.authenticator_nonce, now)
-        entry = (peer, message.peer_nonce)
+        seen = self._seen_set(epoch, a_nonce, now)
+        entry = (peer, p_nonce)
         if (
             seen is None
-            or message.suite != self.suite
-            or message.authenticator_name != self.name
-            or peer == self.name
-            or abs(int(now * 1e6) - message.timestamp_us) > self._skew_us
+            or suite != self._suite_code
+            or name != self.name
+            or peer == name
+            or abs(int(now * 1e6) - stamp) > self._skew_us
             or entry in seen
             or len(seen) >= self.max_seen
         ):
             raise AuthFailure()
-        context = MskContext(
-            AUTH_LABEL,
-            self.suite,
-            peer,
-            message.peer_nonce,
-            self.name,
-            message.authenticator_nonce,
-            message.epoch,
+        context = _new_context(
+            MskContext,
+            (AUTH_LABEL, self.suite, peer, p_nonce, name, a_nonce, epoch),
         )
         msk = self.keystore.derive_msk(peer, peer_public_der, context)
         k_pa = mac_key_pa(msk)

@@ -120,6 +120,9 @@ _AUTH_FIXED = struct.Struct("!BBBBIQ16s16s")
 _REPLY_FIXED = struct.Struct("!BBBBB3sI16s16s")
 _REKEY_FIXED = struct.Struct("!BBBBI16s")
 _EXT_HEAD = struct.Struct("!BH")
+_AUTH_MIN = _AUTH_FIXED.size + 2 * 2 + 1 + TAG_LEN
+_unpack_auth = _AUTH_FIXED.unpack_from
+_new_auth = tuple.__new__
 _RESERVED = bytes(3)
 
 
@@ -336,24 +339,19 @@ def message_type(data: bytes) -> MessageType:
 
 def _names(data: bytes, pos: int, end: int) -> tuple[str, str, int]:
     """Read the two names at ``pos``; return them and the next offset."""
-    names = []
-    for _ in range(2):
-        if pos >= end:
-            raise AuthFailure()
-        size = data[pos]
-        raw = data[pos + 1 : pos + 1 + size]
-        pos += 1 + size
-        if pos > end:
-            raise AuthFailure()
-        names.append(_name(raw))
-    return names[0], names[1], pos
-
-
-def _name(raw: bytes) -> str:
-    """Return the canonical name in ``raw``."""
-    if not is_canonical(raw):
+    if pos >= end:
         raise AuthFailure()
-    return raw.decode("ascii")
+    first = pos + 1 + data[pos]
+    if first >= end:
+        raise AuthFailure()
+    second = first + 1 + data[first]
+    if second > end:
+        raise AuthFailure()
+    peer = data[pos + 1 : first]
+    auth = data[first + 1 : second]
+    if not (is_canonical(peer) and is_canonical(auth)):
+        raise AuthFailure()
+    return peer.decode("ascii"), auth.decode("ascii"), second
 
 
 def _extensions(
@@ -364,6 +362,8 @@ def _extensions(
         raise AuthFailure()
     count = data[pos]
     pos += 1
+    if count == 0 and pos == end:
+        return (), ()
     if count > MAX_EXTENSIONS:
         raise AuthFailure()
     addresses: tuple[str, ...] | None = None
@@ -416,29 +416,33 @@ def decode_auth(data: bytes) -> AuthMessage:
 
     :raises AuthFailure: if ``data`` is not a well-formed AUTH.
     """
-    if message_type(data) is not MessageType.AUTH:
+    # The hot path of every authenticator: checks inlined.
+    if (
+        type(data) is not bytes
+        or not _AUTH_MIN <= len(data) <= MAX_MESSAGE
+        or data[0] != VERSION
+        or data[1] != MessageType.AUTH
+        or data[3] & ~FLAG_REROUTE
+    ):
         raise AuthFailure()
     end = len(data) - TAG_LEN
-    if end < _AUTH_FIXED.size:
-        raise AuthFailure()
-    _, _, suite, flags, epoch, stamp, a_nonce, p_nonce = (
-        _AUTH_FIXED.unpack_from(data)
-    )
-    if flags & ~FLAG_REROUTE:
-        raise AuthFailure()
+    _, _, suite, flags, epoch, stamp, a_nonce, p_nonce = _unpack_auth(data)
     peer, auth, pos = _names(data, _AUTH_FIXED.size, end)
     addresses, others = _extensions(data, pos, end)
-    return AuthMessage(
-        suite,
-        flags,
-        epoch,
-        stamp,
-        a_nonce,
-        p_nonce,
-        peer,
-        auth,
-        addresses,
-        others,
+    return _new_auth(
+        AuthMessage,
+        (
+            suite,
+            flags,
+            epoch,
+            stamp,
+            a_nonce,
+            p_nonce,
+            peer,
+            auth,
+            addresses,
+            others,
+        ),
     )
 
 
