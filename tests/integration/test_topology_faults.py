@@ -195,3 +195,17 @@ def test_malformed_spec_starts_nothing():
         else set()
     )
     assert after == before
+
+
+def test_convergence_timeout_names_router_and_tears_down():
+    from flatmob_mn.errors import ConvergenceError
+
+    net = Network(load_spec(TINY), converge_timeout=0.3)
+    with pytest.raises(ConvergenceError) as info, net:
+        pass
+    message = str(info.value)
+    assert message.startswith("not converged after 0 s: ")
+    name = message.split(": ")[1].split()[0]
+    assert name in net.routers
+    assert " lacks " in message
+    assert net.run is None
