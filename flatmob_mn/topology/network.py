@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from ipaddress import IPv4Address, IPv4Network, ip_network
+from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 from subprocess import Popen
 from types import FrameType
@@ -261,7 +261,7 @@ class Network:
         """
         agg = self.layout.agg_of(ar)
         scope = {agg, *self.layout.clusters[agg]}
-        if not ip_network(prefix).subnet_of(self.plan.cluster(agg)):
+        if not IPv4Network(prefix).subnet_of(self.plan.cluster(agg)):
             scope |= set(self.layout.routers())
         return scope
 

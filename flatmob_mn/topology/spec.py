@@ -116,7 +116,10 @@ def parse_spec(data: dict[str, Any], source: str) -> TopologySpec:
     :raises SpecError: naming ``source`` and the wrong field.
     """
     values: dict[str, Any] = {"source": source}
-    tables = {"routers": _ROUTERS, "links": _LINKS}
+    tables: dict[str, dict[str, Any]] = {
+        "routers": _ROUTERS,
+        "links": _LINKS,
+    }
     for key, value in data.items():
         if key in _TOP:
             values[_TOP[key][1]] = _typed(source, key, value, _TOP[key][0])
