@@ -19,7 +19,6 @@ Every failed verification raises :class:`AuthFailure` and nothing else.
 from flatmob_mn.auth.errors import (
     AuthFailure,
     KeyStoreError,
-    ReplayCacheFull,
     SessionStateError,
 )
 from flatmob_mn.auth.kdf import one_step_kdf
@@ -78,7 +77,6 @@ __all__ = [
     "Reply",
     "ReplyCode",
     "ReplyMessage",
-    "ReplayCacheFull",
     "Session",
     "SessionState",
     "SessionStateError",

@@ -21,7 +21,3 @@ class KeyStoreError(AuthError):
 
 class SessionStateError(AuthError):
     """A session was asked for a step its state does not allow."""
-
-
-class ReplayCacheFull(AuthError):
-    """The replay cache of the current epoch is full: rotate the nonce."""

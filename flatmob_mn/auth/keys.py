@@ -23,9 +23,17 @@ U is the peer (MN), party V the authenticator (AR)::
     | Suite (1) | Epoch (32 bits)  | L, key length in bits (32)  | SuppPubInfo
     +-----------+------------------+-----------------------------+
 
-Labels used: ``flatmob-mn/1 auth msk`` (AUTH: Nonce_V is the
-authenticator nonce, Epoch its epoch) and ``flatmob-mn/1 rekey msk``
-(REKEY: Z is the current MSK, Epoch the new generation).
+Labels used: ``flatmob-mn/1 auth msk`` (AUTH: Z is the LTSS, Nonce_V
+the authenticator nonce, Epoch its epoch) and ``flatmob-mn/1 rekey
+msk`` (REKEY: Z is the current MSK, the sender's nonce is fresh, the
+other is the receiver's latest, Epoch is the new generation).
+
+MAC keys, one per direction, come from the MSK by the same one-step
+KDF (SHA-256, one block) with a FixedInfo of one length octet and a
+label::
+
+    K_pa = H(00000001 || MSK || 0x14 || "flatmob-mn/1 mac p2a")
+    K_ap = H(00000001 || MSK || 0x14 || "flatmob-mn/1 mac a2p")
 
 The key store keeps the private key and the LTSS cache; it gives out
 the public key and MSKs, never the private key or an LTSS.

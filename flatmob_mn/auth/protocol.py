@@ -162,11 +162,13 @@ class Session:
         """Return the current master session key."""
         return self._msk
 
-    def _move(self, event: SessionEvent) -> SessionState:
+    def _move(self, event: SessionEvent) -> SessionState | None:
         """Return the state ``event`` leads to, or None if not allowed."""
-        return TRANSITIONS.get((self.state, event))  # type: ignore[return-value]
+        return TRANSITIONS.get((self.state, event))
 
-    def _next_msk(self, generation: int, nonce_u: bytes, nonce_v: bytes):
+    def _next_msk(
+        self, generation: int, nonce_u: bytes, nonce_v: bytes
+    ) -> bytes:
         context = MskContext(
             REKEY_LABEL,
             self.suite,
@@ -557,6 +559,7 @@ class Authenticator:
             (SubjectPublicKeyInfo DER, from its TLSA record).
         :raises AuthFailure: if anything about the message is wrong.
         :raises TypeError: if ``peer_public_der`` is not bytes.
+        :raises KeyStoreError: if a remote key store cannot be reached.
         """
         if not isinstance(peer_public_der, bytes):
             raise TypeError("peer_public_der must be bytes")

@@ -247,3 +247,16 @@ def test_repr_shows_no_secret(stores, suite):
             assert repr(secret)[2:20] not in text
     digest = hashlib.sha256(mn.public_key_der()).hexdigest()[:16]
     assert digest in repr(mn)
+
+
+def test_mac_keys_follow_the_documented_formula():
+    from flatmob_mn.auth.keys import mac_key_ap, mac_key_pa
+
+    msk = bytes(range(32))
+    for key, label in ((mac_key_pa, b"p2a"), (mac_key_ap, b"a2p")):
+        text = b"flatmob-mn/1 mac " + label
+        expected = hashlib.sha256(
+            b"\x00\x00\x00\x01" + msk + bytes([len(text)]) + text
+        ).digest()
+        assert key(msk) == expected
+    assert mac_key_pa(msk) != mac_key_ap(msk)

@@ -208,3 +208,22 @@ def test_existing_socket_path_is_refused(tmp_path):
     server = KeyStoreServer(LocalKeyStore.generate(AR), tmp_path / "taken")
     with pytest.raises(KeyStoreError):
         server.start()
+
+
+def test_spawn_records_the_process_in_the_run_directory(tmp_path, monkeypatch):
+    from flatmob_mn import runstate
+
+    monkeypatch.setenv(runstate.RUN_ROOT_ENV, str(tmp_path / "runs"))
+    run = runstate.RunDir.create("fa-keystore")
+    key = run.node_dir("ar1") / "key.pem"
+    LocalKeyStore.generate(AR).save(key)
+    process = keystored.spawn(key, AR, run.node_dir("ar1") / "ks.sock", run)
+    try:
+        records = run.processes()
+        assert [(r.pid, r.label) for r in records] == [
+            (process.pid, f"keystored {AR}")
+        ]
+        assert records[0].alive()
+    finally:
+        keystored.stop(process)
+    assert not records[0].alive()
