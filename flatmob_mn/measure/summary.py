@@ -43,7 +43,7 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = math.ceil(p / 100 * len(ordered))
+    rank = math.ceil(p * len(ordered) / 100)
     return ordered[max(rank, 1) - 1]
 
 
