@@ -359,6 +359,7 @@ class LocalKeyStore:
     ) -> None:
         self.name = canonical_name(name)
         self.suite = Suite.of(private_key)
+        # Python cannot wipe key bytes from memory: keystored isolates.
         self._private = private_key
         self._public_der = public_der(private_key)
         self._exchange = _exchanger(private_key)

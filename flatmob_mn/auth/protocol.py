@@ -193,6 +193,7 @@ class Session:
         if generation >= 2**32:
             raise SessionStateError("generation numbers are used up")
         mine = self.role is Role.AUTHENTICATOR
+        # No tie-break for crossing REKEYs: both fail; the peer leads.
         message = RekeyMessage(
             self.suite,
             FLAG_FROM_AUTHENTICATOR if mine else 0,
