@@ -179,6 +179,9 @@ def timeline_figure(
         _no_data(ax, "the run recorded no moves")
         return figure
     ax.set_title(_timeline_title(move, why), fontsize="medium")
+    if move.get("t_move") is None:
+        _no_data(ax, "the move has no recorded t_move")
+        return figure
     t0 = int(move["t_move"])
     fib = {r: int(t) for r, t in (move.get("fib") or {}).items() if t}
     rows = _router_rows(fib, changes)

@@ -170,3 +170,9 @@ def test_main_on_a_malformed_manifest(tmp_path, capsys):
     (tmp_path / "manifest.json").write_text("[1]")
     assert main([str(tmp_path)]) == 1
     assert "not a JSON object" in capsys.readouterr().err
+
+
+def test_timeline_of_a_move_without_t_move():
+    move = {"index": 0, "type": "intra-cluster", "t_move": None}
+    ax = timeline_figure(move, [], "test").axes[0]
+    assert any("no recorded t_move" in t.get_text() for t in ax.texts)
