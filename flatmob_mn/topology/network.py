@@ -15,6 +15,7 @@ end is enslaved to that bridge, and moving the MN moves only that end.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import threading
@@ -152,7 +153,10 @@ class Network:
         try:
             self._build()
         except BaseException:
-            self.stop()
+            # The first failure is the one to report; a service that also
+            # fails to stop must not hide it.
+            with contextlib.suppress(TopologyError):
+                self.stop()
             raise
 
     def _build(self) -> None:
@@ -174,10 +178,14 @@ class Network:
             self._start_service(start, stop)
 
     def stop(self) -> None:
-        """Tear everything down: services, bgpd and ospfd, zebra, nodes."""
+        """Tear everything down: services, bgpd and ospfd, zebra, nodes.
+
+        :raises TopologyError: a service's stop failed (raised after the
+            rest is torn down all the same).
+        """
         self._hold_signals()
         try:
-            self._stop_services()
+            failed = self._stop_services()
             routers = list(self.routers.values())
             daemons.stop(_procs(routers, ("bgpd", "ospfd")))
             daemons.stop(_procs(routers, ("zebra",)))
@@ -190,6 +198,8 @@ class Network:
                 self.run = None
         finally:
             self._restore_signals()
+        if failed:
+            raise TopologyError(f"stopping services failed: {failed}")
 
     # -- services ------------------------------------------------------
 
@@ -204,7 +214,7 @@ class Network:
         start(self)
         self._started_services.append(stop)
 
-    def _stop_services(self) -> None:
+    def _stop_services(self) -> list[Exception]:
         errors = []
         while self._started_services:
             stop = self._started_services.pop()
@@ -212,8 +222,7 @@ class Network:
                 stop(self)
             except Exception as exc:  # teardown goes on; reported below
                 errors.append(exc)
-        if errors:
-            raise TopologyError(f"stopping services failed: {errors}")
+        return errors
 
     def record(self, proc: Popen | int, label: str) -> None:
         """Record a process started in this network for ``clean``."""

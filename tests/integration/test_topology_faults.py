@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from flatmob_mn import runstate
+from flatmob_mn.errors import TopologyError
 from flatmob_mn.runstate import RunDir, process_start
 from flatmob_mn.topology.network import Network
 from flatmob_mn.topology.spec import load_spec
@@ -209,3 +210,15 @@ def test_convergence_timeout_names_router_and_tears_down():
     assert name in net.routers
     assert " lacks " in message
     assert net.run is None
+
+
+def test_failing_service_stop_still_tears_down():
+    def stop(net: Network) -> None:
+        raise RuntimeError("stop failed")
+
+    net = Network(load_spec(TINY))
+    net.add_service(lambda net: None, stop)
+    with pytest.raises(TopologyError, match="stop failed"), net:
+        zebra = net.routers["ar1"].procs["zebra"]
+    assert net.run is None
+    assert zebra.poll() is not None
