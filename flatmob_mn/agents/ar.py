@@ -114,6 +114,7 @@ class ARAgent:
         self.lp = LocalPrefClock(cfg.lp_epoch)
         self.serving: dict[str, str] = {}  # address -> MN name
         self.ports: dict[str, set[str]] = {}  # bridge port -> addresses
+        self.link_local: dict[str, str] = {}  # address -> MN link-local
         self.recent: dict[str, float] = {}  # MN name -> verified at
         self.counts = {"verified": 0, "failed": 0, "rerouted": 0,
                        "superseded": 0}
@@ -131,11 +132,10 @@ class ARAgent:
             t_recv = time.time_ns()
             reply, rerouted = self.authenticate(data[1:], t_recv)
             self._send(access.frame(access.Kind.REPLY, reply), addr)
-            if rerouted and self._loop is not None:
-                # The reply makes the kernel resolve the MN's MAC; then
-                # the bridge tells which port the MN is behind.
-                self._loop.call_later(PORT_LEARN_DELAY, self.learn_port,
-                                      rerouted, addr[0], PORT_LEARN_TRIES)
+            if rerouted:
+                # The advert sent before made the kernel resolve the MN's
+                # MAC; the bridge tells which port that MAC is behind.
+                self.learn_port(rerouted, addr[0], PORT_LEARN_TRIES)
 
     def _advert(self) -> access.Advert:
         return access.Advert(self.cfg.name, self.authenticator.epoch,
@@ -218,6 +218,8 @@ class ARAgent:
     def learn_port(self, addresses: list[str], link_local: str,
                    tries: int) -> None:
         """Note the bridge port behind which an MN's addresses sit."""
+        for address in addresses:
+            self.link_local[address] = link_local
         port = self.access_routes.port_of(link_local)
         if port is None:
             if tries > 1 and self._loop is not None:
@@ -233,10 +235,18 @@ class ARAgent:
         for address in sorted(self.ports.pop(ifname, set())):
             if address in self.serving:
                 self.withdraw(address, "route_withdrawn_detach")
+        # An MN that left before its port was learnt: its MAC is known
+        # but no longer behind any port of the bridge.
+        known = set().union(*self.ports.values()) if self.ports else set()
+        for address in sorted(set(self.serving) - known):
+            link_local = self.link_local.get(address)
+            if link_local and self.access_routes.has_left(link_local):
+                self.withdraw(address, "route_withdrawn_detach")
 
     def withdraw(self, address: str, why: str) -> None:
         """Stop routing ``address`` here, in the kernel and in BGP."""
         mn = self.serving.pop(address)
+        self.link_local.pop(address, None)
         for held in self.ports.values():
             held.discard(address)
         self.bgp.withdraw(address)
@@ -311,7 +321,11 @@ class ARAgent:
                     "counts": self.counts,
                     "epoch": self.authenticator.epoch}
 
-        return {"status": status}
+        async def flush(_: dict[str, Any]) -> dict[str, Any]:
+            self.resolver.flush()
+            return {}
+
+        return {"status": status, "flush": flush}
 
     async def run(self) -> None:
         """Serve until cancelled."""

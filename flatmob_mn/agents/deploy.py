@@ -25,6 +25,7 @@ from typing import Any
 from flatmob_mn import auth, dhcp, naming
 from flatmob_mn.agents import config
 from flatmob_mn.agents.control import ControlClient
+from flatmob_mn.agents.events import read_events
 from flatmob_mn.errors import AgentError, FlatmobError
 from flatmob_mn.measure import fibcheck
 from flatmob_mn.naming.records import KIND_AR, KIND_HA, KIND_MN, KIND_NS
@@ -232,9 +233,11 @@ class Mobility:
             if status["state"] == "attached" and status["attachments"] > after:
                 return status
             if time.monotonic() > deadline:
+                recent = read_events(self.dirs[mn] / "events.jsonl")[-5:]
                 raise AgentError(
                     f"{mn} did not attach within {timeout:.0f} s: state "
-                    f"{status['state']}, last error {status['error']}"
+                    f"{status['state']}, last error {status['error']}, "
+                    f"last events {[e['ev'] for e in recent]}"
                 )
             time.sleep(POLL)
 

@@ -89,17 +89,30 @@ class AccessRoutes:
         """Return the bridge port behind which ``neighbour`` sits."""
         return self._call(self._port_of, neighbour)
 
+    def has_left(self, neighbour: str) -> bool:
+        """Tell whether ``neighbour``'s known MAC is behind no port now."""
+        return self._call(self._has_left, neighbour)
+
+    def _has_left(self, neighbour: str) -> bool:
+        mac = self._mac(neighbour)
+        return mac is not None and self._port_of_mac(mac) is None
+
+    def _mac(self, neighbour: str) -> str | None:
+        assert self._ipr is not None
+        for n in self._ipr.get_neighbours(ifindex=self._index,
+                                          dst=neighbour):
+            if n.get_attr("NDA_LLADDR"):
+                return str(n.get_attr("NDA_LLADDR"))
+        return None
+
     def _port_of(self, neighbour: str) -> str | None:
+        mac = self._mac(neighbour)
+        return None if mac is None else self._port_of_mac(mac)
+
+    def _port_of_mac(self, mac: str) -> str | None:
         ipr = self._ipr
         assert ipr is not None
-        macs = [
-            n.get_attr("NDA_LLADDR")
-            for n in ipr.get_neighbours(ifindex=self._index, dst=neighbour)
-            if n.get_attr("NDA_LLADDR")
-        ]
-        if not macs:
-            return None
-        for entry in ipr.fdb("dump", lladdr=macs[0]):
+        for entry in ipr.fdb("dump", lladdr=mac):
             if entry.get_attr("NDA_MASTER") == self._index:
                 port = ipr.get_links(entry["ifindex"])[0]
                 return str(port.get_attr("IFLA_IFNAME"))

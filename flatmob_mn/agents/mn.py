@@ -316,27 +316,41 @@ def _prepare_link(interface: str, link_local: str) -> None:
 
 
 def _watch_carrier(interface: str, callback: Any) -> threading.Thread:
-    """Call ``callback(up)`` now and whenever the carrier changes."""
+    """Call ``callback(up)`` now and whenever the carrier changes.
+
+    A move shows as the carrier going down and up again, and also as the
+    link's peer changing namespace; should the kernel's messages show
+    only the latter, the move is reported as down then up all the same.
+    """
 
     def run() -> None:
         ipr = IPRoute()
         ipr.bind()
         index = ipr.link_lookup(ifname=interface)[0]
-        last = bool(ipr.get_links(index)[0]["flags"] & IFF_LOWER_UP)
-        callback(last)
+        last = _link_state(ipr.get_links(index)[0])
+        callback(last[0])
         while True:
             for msg in ipr.get():
                 if (msg.get("event") != "RTM_NEWLINK"
                         or msg.get("index") != index):
                     continue
-                up = bool(msg["flags"] & IFF_LOWER_UP)
-                if up != last:
-                    callback(up)
-                    last = up
+                state = _link_state(msg)
+                if state[0] != last[0]:
+                    callback(state[0])
+                elif state[0] and state[1] != last[1]:
+                    callback(False)
+                    callback(True)
+                last = state
 
     thread = threading.Thread(target=run, name="carrier", daemon=True)
     thread.start()
     return thread
+
+
+def _link_state(msg: Any) -> tuple[bool, object]:
+    up = bool(msg["flags"] & IFF_LOWER_UP)
+    peer = (msg.get_attr("IFLA_LINK_NETNSID"), msg.get_attr("IFLA_LINK"))
+    return up, peer
 
 
 def main(argv: list[str] | None = None) -> int:
