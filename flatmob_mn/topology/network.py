@@ -441,7 +441,9 @@ class Network:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
+    # SystemExit, not KeyboardInterrupt: Mininet's CLI swallows the latter
+    # and would keep the lab running after SIGTERM.
+    raise SystemExit(128 + signum)
 
 
 def _no_move(*args: object, **kwargs: object) -> None:

@@ -58,9 +58,10 @@ def _read_until(proc: subprocess.Popen, marker: str) -> Path:
     """Read the builder's lines up to ``marker``; return its run folder."""
     run = None
     for line in proc.stdout:
+        line = line.removeprefix("*** ")
         if line.startswith("run directory "):
             run = Path(line.split()[-1])
-        if line.startswith(marker):
+        if line.startswith(marker.removeprefix("*** ")):
             assert run is not None
             return run
     proc.wait()
@@ -136,7 +137,7 @@ def test_sigterm_during_build_tears_down():
     pids = _recorded_pids(run)
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=60)
-    assert proc.returncode != 0
+    assert proc.returncode == 128 + signal.SIGTERM
     assert not run.exists()
     assert _all_gone(pids)
 
@@ -222,3 +223,33 @@ def test_failing_service_stop_still_tears_down():
         zebra = net.routers["ar1"].procs["zebra"]
     assert net.run is None
     assert zebra.poll() is not None
+
+
+def test_sigterm_ends_lab_and_tears_down():
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flatmob_mn.cli",
+            "lab",
+            "--topology",
+            str(TINY),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run = _read_until(proc, "*** converged")
+    pids = _recorded_pids(run)
+    proc.stdin.write("routers\n")
+    proc.stdin.flush()
+    for line in proc.stdout:
+        if "core1" in line:
+            break
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    proc.stdin.close()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert not run.exists()
+    assert _all_gone(pids)
