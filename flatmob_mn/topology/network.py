@@ -108,6 +108,8 @@ class Network:
         self.mns: dict[str, Node] = {}
         self.hosts: dict[str, Node] = {}
         self.emulation_notes: list[str] = []
+        # Mininet's node.cmd is not thread-safe: threads that call it on
+        # routers (move_access does) take this lock.
         self.lock = threading.RLock()
         self._access: dict[str, str] = {}
         self._services: list[tuple[Service, Service]] = []
@@ -239,6 +241,9 @@ class Network:
     def move_access(self, mn: str, ar: str) -> None:
         """Move ``mn``'s access link to ``ar``; the MN side is untouched.
 
+        Two commands: the AR end of the veth changes namespace (about
+        20 ms here, spent in the kernel), then joins ``ar``'s bridge.
+
         :raises TopologyError: unknown MN or AR, or the move failed.
         """
         if mn not in self.mns or ar not in self.layout.ars:
@@ -249,16 +254,18 @@ class Network:
                 return
             name = f"{mn}-acc"
             src, dst = self.routers[old].node, self.routers[ar].node
-            out = src.cmd(f"ip link set {name} netns {dst.pid}")
-            out += dst.cmd(f"ip link set {name} master acc up")
-            if out.strip():
-                raise TopologyError(f"moving {mn} to {ar}: {out.strip()}")
+            out = src.cmd(f"ip link set {name} netns {dst.pid}").strip()
+            if out:
+                raise TopologyError(f"moving {mn} to {ar}: {out}")
+            self._access[mn] = ar
             intf = src.nameToIntf.get(name)
             if intf is not None:
                 src.delIntf(intf)
                 intf.node = dst
                 dst.addIntf(intf, moveIntfFn=_no_move)
-            self._access[mn] = ar
+            out = dst.cmd(f"ip link set {name} master acc up").strip()
+            if out:
+                raise TopologyError(f"attaching {mn} at {ar}: {out}")
 
     def expected_host_route_scope(
         self, ar: str, prefix: str | IPv4Network
