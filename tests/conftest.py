@@ -30,14 +30,25 @@ os.environ[SESSION_ENV] = SESSION
 # Daemons and clients the emulation starts; a new one alive after a test
 # is a leftover.  (Only compared, never signalled, by this check.)
 WATCHED = {
-    "zebra", "bgpd", "ospfd", "staticd", "watchfrr", "knotd", "named",
-    "dnsmasq", "udhcpc", "busybox", "kea-dhcp4", "mnexec",
+    "zebra",
+    "bgpd",
+    "ospfd",
+    "staticd",
+    "watchfrr",
+    "knotd",
+    "named",
+    "dnsmasq",
+    "udhcpc",
+    "busybox",
+    "kea-dhcp4",
+    "mnexec",
 }
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--long", action="store_true",
+        "--long",
+        action="store_true",
         help="run long modes (fuzzing with 100,000 inputs and the like)",
     )
 
