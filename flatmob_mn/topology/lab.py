@@ -94,6 +94,19 @@ class LabCLI(CLI):
         return names + [c for c in COMMANDS if c.startswith(text)]
 
 
+def _unsupported(self: LabCLI, line: str) -> None:
+    """Say that this Mininet command needs switches or a Mininet object."""
+    print("not available in the flatmob lab (no switches, no Mininet net)")
+
+
+# Mininet commands that drive switches, controllers or Mininet.pingAll.
+for _name in (
+    "pingall", "pingpair", "pingallfull", "pingpairfull", "iperf",
+    "iperfudp", "link", "switch", "dpctl", "ports", "wait",
+):  # fmt: skip
+    setattr(LabCLI, f"do_{_name}", _unsupported)
+
+
 def run_lab(net: Network) -> None:
     """Run the lab's CLI on ``net`` until the user quits."""
     LabCLI(net)
