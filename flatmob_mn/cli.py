@@ -39,6 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
     _topology_option(lab)
     lab.set_defaults(func=cmd_lab)
 
+    run = sub.add_parser("run", help="run an experiment")
+    run.add_argument("experiment", choices=["handoff"])
+    run.add_argument("--definition", metavar="FILE",
+                     help="experiment definition (default: "
+                     "experiments/handoff.toml)")
+    run.add_argument("--topology", metavar="FILE",
+                     help="topology spec or a name in topologies/")
+    run.add_argument("--mns", type=int, help="mobile nodes")
+    run.add_argument("--moves", type=int, help="moves to carry out")
+    run.add_argument("--seed", type=int, help="seed of the schedule")
+    run.add_argument("--out", metavar="DIR",
+                     help="results folder (default: results/<run-id>)")
+    run.add_argument("--timeout", type=float, default=120.0,
+                     help="seconds to wait for convergence")
+    run.set_defaults(func=cmd_run)
+
+    plot = sub.add_parser("plot", help="redraw a results folder's plots")
+    plot.add_argument("rest", nargs=argparse.REMAINDER)
+    plot.set_defaults(func=cmd_plot)
+
     clean = sub.add_parser("clean", help="remove what crashed runs left")
     clean.set_defaults(func=cmd_clean)
 
@@ -128,6 +148,20 @@ def cmd_lab(args: argparse.Namespace) -> int:
         run_lab(net)
         _say("tearing down")
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the handoff experiment and write its results folder."""
+    from flatmob_mn.experiments.run import run_handoff
+
+    return run_handoff(args, load_topology, _say)
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """Redraw every plot of a results folder from its data."""
+    from flatmob_mn.plot import main as plot_main
+
+    return int(plot_main(args.rest))
 
 
 def cmd_clean(args: argparse.Namespace) -> int:

@@ -174,10 +174,11 @@ class MNAgent:
             self.events.write("attach_failed", reason=str(exc))
             log.warning("attachment failed: %s", exc)
 
-    async def _exchange(self, data: bytes, want: access.Kind) -> bytes:
+    async def _exchange(self, data: bytes, want: access.Kind,
+                        tries: int) -> bytes:
         loop = asyncio.get_running_loop()
         target = (access.GATEWAY, access.ACCESS_PORT)
-        for _ in range(self.cfg.auth_tries):
+        for _ in range(tries):
             await loop.sock_sendto(self._sock, data, target)
             try:
                 while True:
@@ -194,7 +195,8 @@ class MNAgent:
     async def solicit(self) -> access.Advert:
         """Ask the AR on the link who it is."""
         answer = await self._exchange(access.frame(access.Kind.SOLICIT),
-                                      access.Kind.ADVERT)
+                                      access.Kind.ADVERT,
+                                      self.cfg.auth_tries)
         advert = access.Advert.from_bytes(answer)
         self.events.write("advert", ar=advert.ar_name)
         return advert
@@ -211,9 +213,15 @@ class MNAgent:
             reroute=reroute, addresses=self.addresses,
         )
         self.events.write("auth_sent", ar=advert.ar_name, reroute=reroute)
-        answer = await self._exchange(
-            access.frame(access.Kind.AUTH, message), access.Kind.REPLY
-        )
+        # Sent once: the AR takes a second copy for a replay.  A lost
+        # message or reply is retried with a new message by attach().
+        try:
+            answer = await self._exchange(
+                access.frame(access.Kind.AUTH, message), access.Kind.REPLY, 1
+            )
+        except AgentError:
+            self.events.write("auth_timeout", ar=advert.ar_name)
+            return False
         try:
             reply = session.open_reply(answer[1:])
         except auth.AuthFailure:

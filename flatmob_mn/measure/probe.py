@@ -128,7 +128,8 @@ def tcp_send(target: str, rate: float, out: Path) -> None:
 def tcp_recv(out: Path) -> None:
     """Accept one stream and check that every chunk arrives in order."""
     result: dict[str, object] = {"received": 0, "in_order": True,
-                                 "error": None, "max_gap_ms": 0.0}
+                                 "error": None, "max_gap_ms": 0.0,
+                                 "closed": False}
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", TCP_PORT))
@@ -150,7 +151,7 @@ def _tcp_read(conn: socket.socket, result: dict[str, object]) -> None:
     while True:
         data = conn.recv(65536)
         if not data:
-            result["error"] = "closed by the sender"
+            result["closed"] = True  # the sender ended the flow
             return
         now = time.monotonic()
         gap = (now - last) * 1000
@@ -173,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
                         choices=["send", "recv", "tcp-send", "tcp-recv"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("targets", nargs="*")
+    parser.add_argument("--to", dest="targets", action="append",
+                        default=[], metavar="ADDRESS",
+                        help="a target address (send roles; repeatable)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
