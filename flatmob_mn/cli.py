@@ -118,14 +118,24 @@ def _network(args: argparse.Namespace):  # noqa: ANN202 - Network
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Build the network, verify its routing, tear it down."""
-    from flatmob_mn.topology.check import run_checks
+    """Build the network, verify its routing and DNS, tear it down."""
+    from flatmob_mn.agents.deploy import Mobility
+    from flatmob_mn.agents.lab import dns_checks
+    from flatmob_mn.topology.check import CheckResult, run_checks
 
     failed = 0
     with _network(args) as net:
         for note in net.emulation_notes:
             _say(f"note: {note}")
-        for result in run_checks(net):
+        results = list(run_checks(net))
+        mob = Mobility(net, progress=_say)
+        try:
+            mob.start()
+            results.append(CheckResult("attachment", mob.check_invariant()))
+            results.append(CheckResult("DNSSEC (delv)", dns_checks(mob)))
+        finally:
+            mob.stop()
+        for result in results:
             if result.ok:
                 _say(f"{result.name}: ok")
                 continue
@@ -139,13 +149,23 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Run the interactive lab on a running network."""
-    from flatmob_mn.topology.lab import run_lab
+    """Run the interactive lab on a running network with mobility."""
+    from flatmob_mn.agents.deploy import Mobility
+    from flatmob_mn.agents.lab import lab_commands
+    from flatmob_mn.topology.lab import COMMANDS, run_lab
 
     with _network(args) as net:
         for note in net.emulation_notes:
             _say(f"note: {note}")
-        run_lab(net)
+        mob = Mobility(net, progress=_say)
+        try:
+            mob.start()
+            COMMANDS.update(lab_commands(mob))
+            _say("lab commands: move MN AR, whereis [MN], "
+                 "hostroutes [ROUTER], routers, vtysh ROUTER CMD")
+            run_lab(net)
+        finally:
+            mob.stop()
         _say("tearing down")
     return 0
 
