@@ -1,9 +1,12 @@
 """Record every kernel FIB change of host routes, in every router.
 
 One thread per router enters the router's network namespace, opens a
-netlink socket there and records each RTM_NEWROUTE and RTM_DELROUTE of
-a /32 inside the MN block, with the wall-clock time it was read.  The
-kernel pushes these messages: nothing is polled.  Times are taken when
+netlink socket there, subscribed to IPv4 route changes, and records each
+RTM_NEWROUTE and RTM_DELROUTE of a /32 inside the MN block, with the
+wall-clock time it was read.  The kernel pushes these messages: nothing
+is polled.  The thread reads the socket itself and leaves the decoding
+to pyroute2's parser, so that no message can wait in a library buffer
+while the thread sleeps in ``select``.  Times are taken when
 the message is read, which lags the kernel's change by the thread's
 scheduling delay (tens of microseconds on an idle machine, more under
 load); the figures carry that error.
@@ -13,16 +16,19 @@ from __future__ import annotations
 
 import ipaddress
 import select
+import socket
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pyroute2 import IPRoute
+from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
 from flatmob_mn.naming.netns import entered
 
 POLL_STOP = 0.2
+RTMGRP_IPV4_ROUTE = 0x40
+RCVBUF = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -64,22 +70,24 @@ class FibWatch:
 
     def _watch(self, router: str, pid: int) -> None:
         with entered(pid):
-            ipr = IPRoute()
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
+                                 socket.NETLINK_ROUTE)
         try:
-            ipr.bind()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            sock.bind((0, RTMGRP_IPV4_ROUTE))
+            marshal = MarshalRtnl()
             self._ready.wait()
             while not self._stop.is_set():
-                readable, _, _ = select.select([ipr], [], [], POLL_STOP)
+                readable, _, _ = select.select([sock], [], [], POLL_STOP)
                 if readable:
-                    self._read(router, ipr)
+                    self._read(router, sock.recv(1 << 16), marshal)
         finally:
-            ipr.close()
+            sock.close()
 
-    def _read(self, router: str, ipr: IPRoute) -> None:
-        msgs = ipr.get()
+    def _read(self, router: str, data: bytes, marshal: MarshalRtnl) -> None:
         t = time.time_ns()
         found = []
-        for msg in msgs:
+        for msg in marshal.parse(data):
             change = self._change(router, msg, t)
             if change is not None:
                 found.append(change)
