@@ -90,17 +90,24 @@ def interruption(move: Performed, arrivals: Sequence[tuple[int, int]]
                  ) -> tuple[float | None, int | None]:
     """Return the probe gap at the MN (ms) and the probes lost in it.
 
+    The gap is the longest time between two consecutive probes that
+    arrived from the last one before the move to the last one before the
+    next move; lost probes are those numbered across that span that
+    never arrived.
+
     :param arrivals: (sequence number, arrival time) of every probe the
         MN received, in arrival order.
     """
     before = [a for a in arrivals if a[1] < move.t_move]
-    after = [a for a in arrivals if move.t_move <= a[1] < move.t_end]
-    if not before or not after:
+    during = [a for a in arrivals if move.t_move <= a[1] < move.t_end]
+    if not before or not during:
         return None, None
-    last, first = before[-1], after[0]
-    got = {seq for seq, _ in arrivals}
-    lost = sum(1 for s in range(last[0] + 1, first[0]) if s not in got)
-    return (first[1] - last[1]) / 1e6, lost
+    span = [before[-1], *during]
+    gap = max(b[1] - a[1] for a, b in zip(span, span[1:], strict=False))
+    got = {seq for seq, _ in span}
+    lo, hi = span[0][0], max(seq for seq, _ in span)
+    lost = sum(1 for s in range(lo + 1, hi) if s not in got)
+    return gap / 1e6, lost
 
 
 def record(
