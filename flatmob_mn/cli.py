@@ -21,6 +21,10 @@ BENCHES = {
     ),
     "auth": ("flatmob_mn.auth.bench:main", "authentication protocol"),
     "naming": ("flatmob_mn.naming.bench:main", "DNS lookups and updates"),
+    "agent": (
+        "flatmob_mn.agents.bench:main",
+        "the AR agent's work per handoff, cold and warm DNS cache",
+    ),
 }
 
 
@@ -205,7 +209,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         entry = getattr(importlib.import_module(module), func)
     except (ImportError, AttributeError) as exc:
         raise FlatmobError(f"bench {args.what} is not available") from exc
-    if args.what == "topology":
+    if args.what in ("topology", "agent"):
         _need_root()
     return int(entry(args.rest))
 

@@ -185,6 +185,8 @@ class ARAgent:
 
     def reroute(self, mn: str, asked: list[str]) -> list[str]:
         """Originate host routes for ``mn``'s checked addresses."""
+        # Cold DNS lookups block the agent's loop for a few ms; fine for a
+        # few MNs per AR, a worker pool is needed for many at once.
         candidates = self.resolver.addresses(mn)
         keep = []
         for address in candidates:

@@ -32,6 +32,8 @@ from flatmob_mn.naming.records import KIND_AR, KIND_HA, KIND_MN, KIND_NS
 
 ISP_ZONE = "isp.flatmob.test."
 MN_ZONE = "mn.flatmob.test."
+# The Home Agent is named in DNS and handed out by DHCP, but runs no
+# agent: leaving the AS (HA registration and tunnelling) is not emulated.
 HOME_AGENT = "ha1"
 NS_HOST = "ns1"
 ACCESS_BRIDGE = "acc"

@@ -238,6 +238,8 @@ class MNAgent:
 
     def get_address(self) -> None:
         """Lease an address by DHCP and publish it in the MN's A record."""
+        # udhcpc quits once bound, so leases are never renewed; the 12 h
+        # default lease outlasts any run.  IPv4 only: no DHCPv6 or AAAA.
         lease = dhcp.acquire_lease(
             LocalNode(), self.cfg.interface, self.cfg.name.rstrip("."),
             self.dir / "dhcp",
