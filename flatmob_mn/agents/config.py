@@ -66,6 +66,10 @@ class MNConfig:
     keystore_socket: str | None = None
     auth_timeout: float = 0.5
     auth_tries: int = 6
+    # Solicitations are cheap and the first may go out before the new
+    # AR's port forwards: retry them often.
+    solicit_interval: float = 0.05
+    solicit_tries: int = 60
 
 
 def save(config: Any, path: Path) -> None:

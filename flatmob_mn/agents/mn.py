@@ -175,7 +175,7 @@ class MNAgent:
             log.warning("attachment failed: %s", exc)
 
     async def _exchange(self, data: bytes, want: access.Kind,
-                        tries: int) -> bytes:
+                        tries: int, timeout: float) -> bytes:
         loop = asyncio.get_running_loop()
         target = (access.GATEWAY, access.ACCESS_PORT)
         for _ in range(tries):
@@ -184,7 +184,7 @@ class MNAgent:
                 while True:
                     answer = await asyncio.wait_for(
                         loop.sock_recv(self._sock, access.MAX_DATAGRAM),
-                        self.cfg.auth_timeout,
+                        timeout,
                     )
                     if access.kind_of(answer) is want:
                         return answer
@@ -196,7 +196,8 @@ class MNAgent:
         """Ask the AR on the link who it is."""
         answer = await self._exchange(access.frame(access.Kind.SOLICIT),
                                       access.Kind.ADVERT,
-                                      self.cfg.auth_tries)
+                                      self.cfg.solicit_tries,
+                                      self.cfg.solicit_interval)
         advert = access.Advert.from_bytes(answer)
         self.events.write("advert", ar=advert.ar_name)
         return advert
@@ -217,7 +218,8 @@ class MNAgent:
         # message or reply is retried with a new message by attach().
         try:
             answer = await self._exchange(
-                access.frame(access.Kind.AUTH, message), access.Kind.REPLY, 1
+                access.frame(access.Kind.AUTH, message), access.Kind.REPLY,
+                1, self.cfg.auth_timeout,
             )
         except AgentError:
             self.events.write("auth_timeout", ar=advert.ar_name)
