@@ -45,18 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run an experiment")
     run.add_argument("experiment", choices=["handoff"])
-    run.add_argument("--definition", metavar="FILE",
-                     help="experiment definition (default: "
-                     "experiments/handoff.toml)")
-    run.add_argument("--topology", metavar="FILE",
-                     help="topology spec or a name in topologies/")
+    run.add_argument(
+        "--definition",
+        metavar="FILE",
+        help="experiment definition (default: experiments/handoff.toml)",
+    )
+    run.add_argument(
+        "--topology",
+        metavar="FILE",
+        help="topology spec or a name in topologies/",
+    )
     run.add_argument("--mns", type=int, help="mobile nodes")
     run.add_argument("--moves", type=int, help="moves to carry out")
     run.add_argument("--seed", type=int, help="seed of the schedule")
-    run.add_argument("--out", metavar="DIR",
-                     help="results folder (default: results/<run-id>)")
-    run.add_argument("--timeout", type=float, default=120.0,
-                     help="seconds to wait for convergence")
+    run.add_argument(
+        "--out",
+        metavar="DIR",
+        help="results folder (default: results/<run-id>)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=120.0,
+        help="seconds to wait for convergence",
+    )
     run.set_defaults(func=cmd_run)
 
     plot = sub.add_parser("plot", help="redraw a results folder's plots")
@@ -165,8 +177,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
         try:
             mob.start()
             COMMANDS.update(lab_commands(mob))
-            _say("lab commands: move MN AR, whereis [MN], "
-                 "hostroutes [ROUTER], routers, vtysh ROUTER CMD")
+            _say(
+                "lab commands: move MN AR, whereis [MN], "
+                "hostroutes [ROUTER], routers, vtysh ROUTER CMD"
+            )
             run_lab(net)
         finally:
             mob.stop()

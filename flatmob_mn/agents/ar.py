@@ -35,10 +35,8 @@ the newer route.
 from __future__ import annotations
 
 import asyncio
-import base64
 import ipaddress
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
@@ -49,6 +47,7 @@ from flatmob_mn.agents import access, config, control, fib
 from flatmob_mn.agents.bgp import BgpVty, HostRoutes
 from flatmob_mn.agents.events import EventLog
 from flatmob_mn.agents.relay import DnsRelay
+from flatmob_mn.agents.runtime import keystore, run_agent, updater
 from flatmob_mn.dhcp import LeaseEvents
 from flatmob_mn.errors import FlatmobError
 from flatmob_mn.naming.records import absolute
@@ -59,9 +58,6 @@ log = logging.getLogger(__name__)
 # before the AR no longer writes a PTR record for it.
 LEASE_BINDING_WINDOW = 30.0
 LP_MAX = 2**32 - 1
-# TTL of the A and PTR records agents write: long enough that a repeat
-# handoff finds them in the AR's cache.
-RECORD_TTL = 60
 LEASE_READ_TIMEOUT = 0.05
 PORT_LEARN_DELAY = 0.02
 PORT_LEARN_TRIES = 10
@@ -86,8 +82,10 @@ class LocalPrefClock:
         now = int((self._clock() - self._epoch) * 1000)
         value = max(now, self._last + 1)
         if value > LP_MAX:
-            raise FlatmobError("LOCAL_PREF clock ran past 32 bits: "
-                               "the run is older than 49 days")
+            raise FlatmobError(
+                "LOCAL_PREF clock ran past 32 bits: "
+                "the run is older than 49 days"
+            )
         self._last = value
         return value
 
@@ -101,7 +99,7 @@ class ARAgent:
         self.events = EventLog(self.dir / "events.jsonl", cfg.node)
         self.mn_block = ipaddress.ip_network(cfg.mn_block)
         self.pool = ipaddress.ip_network(cfg.pool)
-        self.keystore = _keystore(cfg)
+        self.keystore = keystore(cfg)
         self.authenticator = auth.Authenticator(
             self.keystore, max_skew=cfg.max_skew
         )
@@ -116,8 +114,12 @@ class ARAgent:
         self.ports: dict[str, set[str]] = {}  # bridge port -> addresses
         self.link_local: dict[str, str] = {}  # address -> MN link-local
         self.recent: dict[str, float] = {}  # MN name -> verified at
-        self.counts = {"verified": 0, "failed": 0, "rerouted": 0,
-                       "superseded": 0}
+        self.counts = {
+            "verified": 0,
+            "failed": 0,
+            "rerouted": 0,
+            "superseded": 0,
+        }
         self._loop: asyncio.AbstractEventLoop | None = None
         self._transport: asyncio.DatagramTransport | None = None
 
@@ -138,8 +140,9 @@ class ARAgent:
                 self.learn_port(rerouted, addr[0], PORT_LEARN_TRIES)
 
     def _advert(self) -> access.Advert:
-        return access.Advert(self.cfg.name, self.authenticator.epoch,
-                             self.authenticator.nonce)
+        return access.Advert(
+            self.cfg.name, self.authenticator.epoch, self.authenticator.nonce
+        )
 
     def _send(self, data: bytes, addr: Any) -> None:
         if self._transport is not None:
@@ -162,13 +165,13 @@ class ARAgent:
         except (auth.AuthFailure, FlatmobError) as exc:
             self.counts["failed"] += 1
             log.info("authentication failed: %s", _why(exc))
-            self.events.write("auth_failed", t_recv=t_recv,
-                              reason=_why(exc))
+            self.events.write("auth_failed", t_recv=t_recv, reason=_why(exc))
             return b"", []
         mn = absolute(verified.peer_name)
         self.counts["verified"] += 1
-        self.events.write("auth_verified", mn=mn, t_recv=t_recv,
-                          reroute=verified.reroute)
+        self.events.write(
+            "auth_verified", mn=mn, t_recv=t_recv, reroute=verified.reroute
+        )
         if not verified.reroute:
             self.recent[mn] = time.monotonic()
             return self.authenticator.reply(verified, success=True), []
@@ -191,17 +194,20 @@ class ARAgent:
         keep = []
         for address in candidates:
             if ipaddress.ip_address(address) not in self.mn_block:
-                log.info("%s: %s is outside the AS, not re-routed",
-                         mn, address)
+                log.info(
+                    "%s: %s is outside the AS, not re-routed", mn, address
+                )
                 continue
             if asked and address not in asked:
                 continue
             owner = absolute(self.resolver.ptr(address))
             if owner != mn:
-                log.warning("%s: PTR of %s names %s, not re-routed",
-                            mn, address, owner)
-                self.events.write("ptr_mismatch", mn=mn, address=address,
-                                  owner=owner)
+                log.warning(
+                    "%s: PTR of %s names %s, not re-routed", mn, address, owner
+                )
+                self.events.write(
+                    "ptr_mismatch", mn=mn, address=address, owner=owner
+                )
                 continue
             keep.append(address)
         self.events.write("dns_checked", mn=mn, addresses=keep)
@@ -210,23 +216,30 @@ class ARAgent:
             lp = self.lp.next()
             self.bgp.originate(address, lp)
             self.serving[address] = mn
-            self.events.write("route_handed", mn=mn, address=address,
-                              local_pref=lp)
+            self.events.write(
+                "route_handed", mn=mn, address=address, local_pref=lp
+            )
         self.counts["rerouted"] += len(keep)
         return keep
 
     # -- superseded routes and departed MNs ------------------------------
 
-    def learn_port(self, addresses: list[str], link_local: str,
-                   tries: int) -> None:
+    def learn_port(
+        self, addresses: list[str], link_local: str, tries: int
+    ) -> None:
         """Note the bridge port behind which an MN's addresses sit."""
         for address in addresses:
             self.link_local[address] = link_local
         port = self.access_routes.port_of(link_local)
         if port is None:
             if tries > 1 and self._loop is not None:
-                self._loop.call_later(PORT_LEARN_DELAY, self.learn_port,
-                                      addresses, link_local, tries - 1)
+                self._loop.call_later(
+                    PORT_LEARN_DELAY,
+                    self.learn_port,
+                    addresses,
+                    link_local,
+                    tries - 1,
+                )
             else:
                 log.warning("no bridge port found for %s", link_local)
             return
@@ -276,14 +289,23 @@ class ARAgent:
         if verified_at is None:
             # Try the bare first label too: DHCP hostnames often lose
             # their domain on the way.
-            mn = next((n for n in self.recent
-                       if n.split(".")[0] == (event.hostname or "")), "")
+            mn = next(
+                (
+                    n
+                    for n in self.recent
+                    if n.split(".")[0] == (event.hostname or "")
+                ),
+                "",
+            )
             verified_at = self.recent.get(mn)
         if verified_at is None or (
             time.monotonic() - verified_at > LEASE_BINDING_WINDOW
         ):
-            log.warning("lease of %s to %r: no recent authentication, "
-                        "no PTR written", event.ip, event.hostname)
+            log.warning(
+                "lease of %s to %r: no recent authentication, no PTR written",
+                event.ip,
+                event.hostname,
+            )
             return
         address = str(event.ip)
         if ipaddress.ip_address(address) not in self.pool:
@@ -300,8 +322,12 @@ class ARAgent:
     def publish_nonce(self) -> None:
         """Publish the current nonce with a TTL inside its epoch."""
         ttl = max(1, int(self.cfg.nonce_lifetime))
-        self.updater.publish_nonce(self.cfg.name, self.authenticator.epoch,
-                                   self.authenticator.nonce, ttl)
+        self.updater.publish_nonce(
+            self.cfg.name,
+            self.authenticator.epoch,
+            self.authenticator.nonce,
+            ttl,
+        )
 
     async def rotate_nonces(self) -> None:
         """Start a new nonce epoch every ``nonce_lifetime`` seconds."""
@@ -319,9 +345,12 @@ class ARAgent:
         """Return the ops of the control socket."""
 
         async def status(_: dict[str, Any]) -> dict[str, Any]:
-            return {"name": self.cfg.name, "serving": self.serving,
-                    "counts": self.counts,
-                    "epoch": self.authenticator.epoch}
+            return {
+                "name": self.cfg.name,
+                "serving": self.serving,
+                "counts": self.counts,
+                "epoch": self.authenticator.epoch,
+            }
 
         async def flush(_: dict[str, Any]) -> dict[str, Any]:
             self.resolver.flush()
@@ -358,8 +387,9 @@ class ARAgent:
             self.lease(event)
 
         loop.add_reader(leases.fileno(), on_lease)
-        server = await control.serve(self.dir / "control.sock",
-                                     self.control_ops())
+        server = await control.serve(
+            self.dir / "control.sock", self.control_ops()
+        )
         self.publish_nonce()
         self.events.write("agent_ready")
         log.info("%s ready", self.cfg.name)
@@ -371,20 +401,6 @@ class ARAgent:
             self.events.close()
 
 
-def updater(dns: config.DnsAccess) -> naming.Updater:
-    """Return an updater signing with a node's own TSIG key."""
-    return naming.Updater(
-        (dns.server, dns.port), dns.tsig_name,
-        base64.b64decode(dns.tsig_secret), ttl=RECORD_TTL,
-    )
-
-
-def _keystore(cfg: Any) -> Any:
-    if cfg.keystore_socket:
-        return auth.RemoteKeyStore(cfg.keystore_socket)
-    return auth.LocalKeyStore.load(Path(cfg.key_file), cfg.name)
-
-
 def _why(exc: BaseException) -> str:
     if isinstance(exc, auth.AuthFailure):
         return "message did not verify"
@@ -392,31 +408,8 @@ def _why(exc: BaseException) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run an agent from its configuration file (the one argument)."""
-    argv = sys.argv[1:] if argv is None else argv
-    cfg = config.load(config.ARConfig, Path(argv[0]))
-    logging.basicConfig(
-        filename=str(Path(cfg.dir) / "agent.log"), level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    return serve_forever(ARAgent(cfg).run)
-
-
-def serve_forever(run: Any) -> int:
-    """Run an agent's coroutine until SIGTERM or SIGINT."""
-
-    async def guarded() -> None:
-        task = asyncio.ensure_future(run())
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, task.cancel)
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    asyncio.run(guarded())
-    return 0
+    """Run an AR agent from its configuration file (the one argument)."""
+    return run_agent(config.ARConfig, ARAgent, argv)
 
 
 if __name__ == "__main__":

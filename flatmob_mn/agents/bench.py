@@ -22,7 +22,7 @@ ROUTE = ("ar1", "ar2", "ar3")
 
 
 def _stages(events: list[dict], mn: str) -> list[tuple[float, ...]]:
-    out = []
+    out: list[tuple[float, ...]] = []
     pending: dict[str, int] = {}
     for event in events:
         if event.get("mn") != mn:
@@ -33,10 +33,14 @@ def _stages(events: list[dict], mn: str) -> list[tuple[float, ...]]:
             pending["dns"] = event["t"]
         elif event["ev"] == "route_handed" and "dns" in pending:
             p = pending
-            out.append(((event["t"] - p["recv"]) / 1e6,
-                        (p["verified"] - p["recv"]) / 1e6,
-                        (p["dns"] - p["verified"]) / 1e6,
-                        (event["t"] - p["dns"]) / 1e6))
+            out.append(
+                (
+                    (event["t"] - p["recv"]) / 1e6,
+                    (p["verified"] - p["recv"]) / 1e6,
+                    (p["dns"] - p["verified"]) / 1e6,
+                    (event["t"] - p["dns"]) / 1e6,
+                )
+            )
             pending = {}
     return out
 
@@ -47,9 +51,11 @@ def _line(name: str, rows: list[tuple[float, ...]]) -> str:
     cols = list(zip(*rows, strict=True))
     med = [statistics.median(c) for c in cols]
     worst = sorted(cols[0])[max(0, int(len(cols[0]) * 0.9) - 1)]
-    return (f"{name:6} n={len(rows):3}  total p50 {med[0]:6.2f} ms  "
-            f"p90 {worst:6.2f} ms  (verify {med[1]:.2f}, DNS "
-            f"{med[2]:.2f}, route {med[3]:.2f})")
+    return (
+        f"{name:6} n={len(rows):3}  total p50 {med[0]:6.2f} ms  "
+        f"p90 {worst:6.2f} ms  (verify {med[1]:.2f}, DNS "
+        f"{med[2]:.2f}, route {med[3]:.2f})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,8 +82,10 @@ def main(argv: list[str] | None = None) -> int:
                 warm += rows[1:]
         finally:
             mob.stop()
-    print("*** AR agent: authentication message received to host route "
-          "handed to bgpd")
+    print(
+        "*** AR agent: authentication message received to host route "
+        "handed to bgpd"
+    )
     print(_line("cold", cold))
     print(_line("warm", warm))
     return 0

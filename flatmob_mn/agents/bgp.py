@@ -72,8 +72,9 @@ class BgpVty:
         """
         status, out = self._raw(command)
         if status not in (CMD_SUCCESS, CMD_WARNING):
-            raise FrrError(f"{self.router}: bgpd refused {command!r}: "
-                           f"{out.strip()}")
+            raise FrrError(
+                f"{self.router}: bgpd refused {command!r}: {out.strip()}"
+            )
         return out
 
     def configure(self, lines: list[str]) -> None:
@@ -138,14 +139,16 @@ class HostRoutes:
     def withdraw(self, address: str) -> None:
         """Stop announcing ``address``/32."""
         prefix = f"{address}/32"
-        self._vty.configure([
-            f"router bgp {self._asn}",
-            "address-family ipv4 unicast",
-            f"no network {prefix}",
-            "exit-address-family",
-            "exit",
-            f"no route-map {route_map_name(prefix)}",
-        ])
+        self._vty.configure(
+            [
+                f"router bgp {self._asn}",
+                "address-family ipv4 unicast",
+                f"no network {prefix}",
+                "exit-address-family",
+                "exit",
+                f"no route-map {route_map_name(prefix)}",
+            ]
+        )
         self.local_pref.pop(address, None)
 
     def best_is_local(self, address: str) -> bool:

@@ -23,8 +23,9 @@ Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 async def serve(path: Path, ops: dict[str, Handler]) -> asyncio.Server:
     """Serve ``ops`` on the Unix socket at ``path``."""
 
-    async def client(reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> None:
+    async def client(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             while line := await reader.readline():
                 answer = await _answer(line, ops)
@@ -44,8 +45,11 @@ async def _answer(line: bytes, ops: dict[str, Handler]) -> dict[str, Any]:
         request = json.loads(line)
         handler = ops[request["op"]]
     except (ValueError, KeyError, TypeError):
-        return {"ok": False, "error": f"bad request {line[:80]!r}; "
-                f"ops: {', '.join(sorted(ops))}"}
+        return {
+            "ok": False,
+            "error": f"bad request {line[:80]!r}; "
+            f"ops: {', '.join(sorted(ops))}",
+        }
     try:
         return {"ok": True, **await handler(request)}
     except AgentError as exc:

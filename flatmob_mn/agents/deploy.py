@@ -68,8 +68,12 @@ class MoveResult:
 class Mobility:
     """Keys, DNS, DHCP and agents of one running network."""
 
-    def __init__(self, net: Any, progress: Progress | None = None,
-                 lp_epoch: float | None = None) -> None:
+    def __init__(
+        self,
+        net: Any,
+        progress: Progress | None = None,
+        lp_epoch: float | None = None,
+    ) -> None:
         self.net = net
         self.progress = progress or (lambda line: None)
         self.lp_epoch = float(int(lp_epoch or time.time()))
@@ -93,8 +97,7 @@ class Mobility:
         for name in [*net.ars, *net.mns, HOME_AGENT, NS_HOST]:
             self.dirs[name] = net.run.node_dir(name)
         self.progress("generating keys and zones")
-        plan = naming.build_plan(self._entities(),
-                                 str(net.plan.dns_address))
+        plan = naming.build_plan(self._entities(), str(net.plan.dns_address))
         self.nameserver = naming.NameServer(plan, net.run, folder=NS_HOST)
         self.progress("starting the name server")
         self.nameserver.start(net.hosts[NS_HOST])
@@ -139,48 +142,59 @@ class Mobility:
             store = auth.LocalKeyStore.generate(dns_name(node))
             store.save(self.dirs[node] / "key.pem")
             pool = self.net.plan.pool(node) if kind == KIND_AR else None
-            entities.append(naming.Entity(
-                dns_name(node), kind, store.public_key_der(), pool
-            ))
+            entities.append(
+                naming.Entity(
+                    dns_name(node), kind, store.public_key_der(), pool
+                )
+            )
         return entities
 
     def _dns(self, node: str, plan: naming.NamingPlan) -> config.DnsAccess:
         assert self.nameserver is not None
         key = plan.key(dns_name(node))
         return config.DnsAccess(
-            server=plan.ns_address, port=plan.port,
+            server=plan.ns_address,
+            port=plan.port,
             anchors_file=str(self.nameserver.build().anchors),
-            tsig_name=key.name, tsig_secret=key.secret_b64,
+            tsig_name=key.name,
+            tsig_secret=key.secret_b64,
         )
 
-    def _ar_config(self, ar: str, plan: naming.NamingPlan
-                   ) -> config.ARConfig:
+    def _ar_config(self, ar: str, plan: naming.NamingPlan) -> config.ARConfig:
         router = self.net.routers[ar]
         return config.ARConfig(
-            name=dns_name(ar), node=ar, asn=self.net.spec.asn,
-            bridge=ACCESS_BRIDGE, pool=str(self.net.plan.pool(ar)),
-            mn_block=str(self.net.plan.mn_block), dns=self._dns(ar, plan),
+            name=dns_name(ar),
+            node=ar,
+            asn=self.net.spec.asn,
+            bridge=ACCESS_BRIDGE,
+            pool=str(self.net.plan.pool(ar)),
+            mn_block=str(self.net.plan.mn_block),
+            dns=self._dns(ar, plan),
             key_file=str(self.dirs[ar] / "key.pem"),
-            vty_dir=str(router.dir), dir=str(self.dirs[ar]),
+            vty_dir=str(router.dir),
+            dir=str(self.dirs[ar]),
             ha_name=dns_name(HOME_AGENT),
             lease_events=str(self.dirs[ar] / "leases.sock"),
             lp_epoch=self.lp_epoch,
         )
 
-    def _mn_config(self, mn: str, plan: naming.NamingPlan
-                   ) -> config.MNConfig:
+    def _mn_config(self, mn: str, plan: naming.NamingPlan) -> config.MNConfig:
         index = int(mn.removeprefix("mn"))
         return config.MNConfig(
-            name=dns_name(mn), node=mn,
+            name=dns_name(mn),
+            node=mn,
             interface=mn + MN_INTERFACE_SUFFIX,
             link_local=f"169.254.{100 + index // 250}.{1 + index % 250}",
             dns=self._dns(mn, plan),
-            key_file=str(self.dirs[mn] / "key.pem"), dir=str(self.dirs[mn]),
+            key_file=str(self.dirs[mn] / "key.pem"),
+            dir=str(self.dirs[mn]),
         )
 
     def _start_dhcp(self, ar: str) -> None:
         cfg = dhcp.DhcpServerConfig(
-            ar=ar, interface=ACCESS_BRIDGE, pool=self.net.plan.pool(ar),
+            ar=ar,
+            interface=ACCESS_BRIDGE,
+            pool=self.net.plan.pool(ar),
             gateway=self.net.plan.gateway(ar).ip,
             ha_name=dns_name(HOME_AGENT).rstrip("."),
             event_socket=self.dirs[ar] / "leases.sock",
@@ -194,12 +208,17 @@ class Mobility:
         path = self.dirs[node_name] / "agent.json"
         config.save(cfg, path)
         kind = "ar" if isinstance(cfg, config.ARConfig) else "mn"
-        node = (self.net.routers[node_name].node if kind == "ar"
-                else self.net.mns[node_name])
+        node = (
+            self.net.routers[node_name].node
+            if kind == "ar"
+            else self.net.mns[node_name]
+        )
         log = open(self.dirs[node_name] / "agent.out", "ab")
         proc = node.popen(
             [sys.executable, "-m", f"flatmob_mn.agents.{kind}", str(path)],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
         )
         log.close()
         self.agents[node_name] = proc
@@ -225,8 +244,9 @@ class Mobility:
                     raise
             time.sleep(0.05)
 
-    def _wait_attached(self, mn: str, after: int, timeout: float
-                       ) -> dict[str, Any]:
+    def _wait_attached(
+        self, mn: str, after: int, timeout: float
+    ) -> dict[str, Any]:
         self._wait_ready(mn)
         deadline = time.monotonic() + timeout
         client = self.control(mn)
@@ -248,8 +268,9 @@ class Mobility:
     def status(self, mn: str) -> dict[str, Any]:
         """Return what an MN's agent says of itself."""
         if mn not in self.net.mns:
-            raise AgentError(f"no mobile node {mn!r}; have "
-                             f"{', '.join(self.net.mns)}")
+            raise AgentError(
+                f"no mobile node {mn!r}; have {', '.join(self.net.mns)}"
+            )
         return self.control(mn).call("status")
 
     def move(self, mn: str, ar: str, timeout: float = 15.0) -> MoveResult:
@@ -260,18 +281,21 @@ class Mobility:
         before = self.status(mn)
         old = self.net.access_of(mn)
         if ar not in self.net.ars:
-            raise AgentError(f"no access router {ar!r}; have "
-                             f"{', '.join(self.net.ars)}")
+            raise AgentError(
+                f"no access router {ar!r}; have {', '.join(self.net.ars)}"
+            )
         t_move = time.time_ns()
         self.net.move_access(mn, ar)
         if old == ar:
-            return MoveResult(mn, old, ar, t_move, t_move,
-                              tuple(before["addresses"]))
+            return MoveResult(
+                mn, old, ar, t_move, t_move, tuple(before["addresses"])
+            )
         status = self._wait_attached(mn, before["attachments"], timeout)
         if naming.records.absolute(status["ar"]) != dns_name(ar):
             raise AgentError(f"{mn} attached to {status['ar']}, not {ar}")
-        return MoveResult(mn, old, ar, t_move, time.time_ns(),
-                          tuple(status["addresses"]))
+        return MoveResult(
+            mn, old, ar, t_move, time.time_ns(), tuple(status["addresses"])
+        )
 
     def where(self) -> dict[str, str]:
         """Return every MN address and the AR its MN is attached to."""
@@ -312,10 +336,18 @@ class Mobility:
         """Return the MN host routes in ``router``'s FIB and their kind."""
         if router not in self.net.routers:
             raise FlatmobError(f"no router {router!r}")
-        fib = fibcheck.read_fib(router, self.net.routers[router].node, [],
-                                str(self.net.plan.mn_block))
-        rows = [(a, "access") for a in sorted(fib.access_routes,
-                                              key=ipaddress.ip_address)]
-        rows += [(a, "bgp") for a in sorted(fib.bgp_host_routes,
-                                            key=ipaddress.ip_address)]
+        fib = fibcheck.read_fib(
+            router,
+            self.net.routers[router].node,
+            [],
+            str(self.net.plan.mn_block),
+        )
+        rows = [
+            (a, "access")
+            for a in sorted(fib.access_routes, key=ipaddress.ip_address)
+        ]
+        rows += [
+            (a, "bgp")
+            for a in sorted(fib.bgp_host_routes, key=ipaddress.ip_address)
+        ]
         return rows

@@ -56,8 +56,9 @@ class AccessRoutes:
         for rule in self._ipr.get_rules(family=2):
             if rule.get("priority") in (RULE_HOST_ROUTES, RULE_ACCESS):
                 return int(index)
-        self._ipr.rule("add", table=254, priority=RULE_HOST_ROUTES,
-                       suppress_prefixlen=31)
+        self._ipr.rule(
+            "add", table=254, priority=RULE_HOST_ROUTES, suppress_prefixlen=31
+        )
         self._ipr.rule("add", table=ACCESS_TABLE, priority=RULE_ACCESS)
         return int(index)
 
@@ -67,9 +68,15 @@ class AccessRoutes:
 
     def _add(self, address: str) -> None:
         assert self._ipr is not None
-        self._ipr.route("replace", dst=address, dst_len=32,
-                        oif=self._index, table=ACCESS_TABLE,
-                        scope=RT_SCOPE_LINK, proto=PROTO_FLATMOB)
+        self._ipr.route(
+            "replace",
+            dst=address,
+            dst_len=32,
+            oif=self._index,
+            table=ACCESS_TABLE,
+            scope=RT_SCOPE_LINK,
+            proto=PROTO_FLATMOB,
+        )
 
     def remove(self, address: str) -> None:
         """Remove the access route of ``address``, if there is one."""
@@ -78,9 +85,15 @@ class AccessRoutes:
     def _remove(self, address: str) -> None:
         assert self._ipr is not None
         try:
-            self._ipr.route("del", dst=address, dst_len=32,
-                            table=ACCESS_TABLE, oif=self._index,
-                            scope=RT_SCOPE_LINK, proto=PROTO_FLATMOB)
+            self._ipr.route(
+                "del",
+                dst=address,
+                dst_len=32,
+                table=ACCESS_TABLE,
+                oif=self._index,
+                scope=RT_SCOPE_LINK,
+                proto=PROTO_FLATMOB,
+            )
         except NetlinkError as exc:
             if exc.code != errno.ESRCH:
                 raise
@@ -99,8 +112,7 @@ class AccessRoutes:
 
     def _mac(self, neighbour: str) -> str | None:
         assert self._ipr is not None
-        for n in self._ipr.get_neighbours(ifindex=self._index,
-                                          dst=neighbour):
+        for n in self._ipr.get_neighbours(ifindex=self._index, dst=neighbour):
             if n.get_attr("NDA_LLADDR"):
                 return str(n.get_attr("NDA_LLADDR"))
         return None
@@ -126,7 +138,7 @@ class AccessRoutes:
 
 
 def watch_kernel(
-    host_route: Callable[[str], None], link_gone: Callable[[str], None]
+    host_route: Callable[[str], object], link_gone: Callable[[str], object]
 ) -> threading.Thread:
     """Report BGP /32 routes that appear and interfaces that go away.
 

@@ -38,12 +38,17 @@ def lab_commands(mob: Mobility) -> dict[str, tuple[Callable, str]]:
             print(f"move failed: {exc}")
             return
         took = (result.t_attached - result.t_move) / 1e6
-        print(f"{result.mn}: {result.old_ar} -> {result.new_ar}, "
-              f"re-authenticated in {took:.1f} ms, addresses "
-              f"{', '.join(result.addresses)}")
+        print(
+            f"{result.mn}: {result.old_ar} -> {result.new_ar}, "
+            f"re-authenticated in {took:.1f} ms, addresses "
+            f"{', '.join(result.addresses)}"
+        )
         problems = mob.wait_invariant(10)
-        print("routes: every router forwards to " + result.new_ar
-              if not problems else "routes: " + "; ".join(problems))
+        print(
+            "routes: every router forwards to " + result.new_ar
+            if not problems
+            else "routes: " + "; ".join(problems)
+        )
 
     def whereis(net: Any, line: str) -> None:
         names = line.split() or sorted(net.mns)
@@ -53,9 +58,11 @@ def lab_commands(mob: Mobility) -> dict[str, tuple[Callable, str]]:
             except FlatmobError as exc:
                 print(exc)
                 continue
-            print(f"{mn:6} at {net.access_of(mn):6} state {s['state']:10} "
-                  f"addresses {', '.join(s['addresses']) or '-'}  "
-                  f"home agent {s['ha'] or '-'}")
+            print(
+                f"{mn:6} at {net.access_of(mn):6} state {s['state']:10} "
+                f"addresses {', '.join(s['addresses']) or '-'}  "
+                f"home agent {s['ha'] or '-'}"
+            )
 
     def hostroutes(net: Any, line: str) -> None:
         names = line.split()
@@ -78,8 +85,10 @@ def lab_commands(mob: Mobility) -> dict[str, tuple[Callable, str]]:
     return {
         "move": (move, "move MN AR: move an MN to another AR"),
         "whereis": (whereis, "whereis [MN]: where MNs are attached"),
-        "hostroutes": (hostroutes,
-                       "hostroutes [ROUTER]: MN host routes in FIBs"),
+        "hostroutes": (
+            hostroutes,
+            "hostroutes [ROUTER]: MN host routes in FIBs",
+        ),
     }
 
 

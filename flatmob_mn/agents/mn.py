@@ -33,8 +33,8 @@ from pyroute2 import IPRoute
 
 from flatmob_mn import auth, dhcp, naming
 from flatmob_mn.agents import access, config, control
-from flatmob_mn.agents.ar import _keystore, serve_forever, updater
 from flatmob_mn.agents.events import EventLog
+from flatmob_mn.agents.runtime import keystore, run_agent, updater
 from flatmob_mn.errors import AgentError, FlatmobError
 from flatmob_mn.naming.records import absolute
 
@@ -94,7 +94,7 @@ class MNAgent:
         self.cfg = cfg
         self.dir = Path(cfg.dir)
         self.events = EventLog(self.dir / "events.jsonl", cfg.node)
-        self.peer = auth.Peer(_keystore(cfg))
+        self.peer = auth.Peer(keystore(cfg))
         # Through the AR's relay: it answers on every access link.
         self.resolver = naming.Resolver(
             (access.GATEWAY, access.DNS_PORT), Path(cfg.dns.anchors_file)
@@ -112,8 +112,11 @@ class MNAgent:
 
     def _open_socket(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
-                        self.cfg.interface.encode())
+        sock.setsockopt(
+            socket.SOL_SOCKET,
+            socket.SO_BINDTODEVICE,
+            self.cfg.interface.encode(),
+        )
         sock.setblocking(False)
         sock.bind(("0.0.0.0", 0))
         return sock
@@ -125,10 +128,10 @@ class MNAgent:
         """
         new = TRANSITIONS.get((self.state, event))
         if new is None:
-            raise AgentError(f"{event.value} not expected while "
-                             f"{self.state.value}")
-        log.debug("%s --%s--> %s", self.state.value, event.value,
-                  new.value)
+            raise AgentError(
+                f"{event.value} not expected while {self.state.value}"
+            )
+        log.debug("%s --%s--> %s", self.state.value, event.value, new.value)
         self.state = new
 
     # -- carrier ----------------------------------------------------------
@@ -165,8 +168,7 @@ class MNAgent:
                 self.step(Event.LEASED)
             self.attachments += 1
             self.last_error = None
-            self.events.write("attached", ar=self.ar,
-                              addresses=self.addresses)
+            self.events.write("attached", ar=self.ar, addresses=self.addresses)
         except asyncio.CancelledError:
             raise
         except FlatmobError as exc:
@@ -174,8 +176,9 @@ class MNAgent:
             self.events.write("attach_failed", reason=str(exc))
             log.warning("attachment failed: %s", exc)
 
-    async def _exchange(self, data: bytes, want: access.Kind,
-                        tries: int, timeout: float) -> bytes:
+    async def _exchange(
+        self, data: bytes, want: access.Kind, tries: int, timeout: float
+    ) -> bytes:
         loop = asyncio.get_running_loop()
         target = (access.GATEWAY, access.ACCESS_PORT)
         for _ in range(tries):
@@ -194,10 +197,12 @@ class MNAgent:
 
     async def solicit(self) -> access.Advert:
         """Ask the AR on the link who it is."""
-        answer = await self._exchange(access.frame(access.Kind.SOLICIT),
-                                      access.Kind.ADVERT,
-                                      self.cfg.solicit_tries,
-                                      self.cfg.solicit_interval)
+        answer = await self._exchange(
+            access.frame(access.Kind.SOLICIT),
+            access.Kind.ADVERT,
+            self.cfg.solicit_tries,
+            self.cfg.solicit_interval,
+        )
         advert = access.Advert.from_bytes(answer)
         self.events.write("advert", ar=advert.ar_name)
         return advert
@@ -210,16 +215,22 @@ class MNAgent:
         )
         reroute = bool(self.addresses)
         message, session = self.peer.start(
-            advert.ar_name, public, advert.nonce, advert.epoch,
-            reroute=reroute, addresses=self.addresses,
+            advert.ar_name,
+            public,
+            advert.nonce,
+            advert.epoch,
+            reroute=reroute,
+            addresses=self.addresses,
         )
         self.events.write("auth_sent", ar=advert.ar_name, reroute=reroute)
         # Sent once: the AR takes a second copy for a replay.  A lost
         # message or reply is retried with a new message by attach().
         try:
             answer = await self._exchange(
-                access.frame(access.Kind.AUTH, message), access.Kind.REPLY,
-                1, self.cfg.auth_timeout,
+                access.frame(access.Kind.AUTH, message),
+                access.Kind.REPLY,
+                1,
+                self.cfg.auth_timeout,
             )
         except AgentError:
             self.events.write("auth_timeout", ar=advert.ar_name)
@@ -229,9 +240,12 @@ class MNAgent:
         except auth.AuthFailure:
             self.events.write("auth_refused", ar=advert.ar_name)
             return False
-        self.events.write("auth_reply", ar=advert.ar_name,
-                          success=reply.success,
-                          addresses=list(reply.addresses))
+        self.events.write(
+            "auth_reply",
+            ar=advert.ar_name,
+            success=reply.success,
+            addresses=list(reply.addresses),
+        )
         if not reply.success:
             return False
         self.ar = absolute(advert.ar_name)
@@ -243,7 +257,9 @@ class MNAgent:
         # udhcpc quits once bound, so leases are never renewed; the 12 h
         # default lease outlasts any run.  IPv4 only: no DHCPv6 or AAAA.
         lease = dhcp.acquire_lease(
-            LocalNode(), self.cfg.interface, self.cfg.name.rstrip("."),
+            LocalNode(),
+            self.cfg.interface,
+            self.cfg.name.rstrip("."),
             self.dir / "dhcp",
         )
         address = str(lease.ip)
@@ -281,10 +297,15 @@ class MNAgent:
         """Return the ops of the control socket."""
 
         async def status(_: dict[str, Any]) -> dict[str, Any]:
-            return {"name": self.cfg.name, "state": self.state.value,
-                    "ar": self.ar, "addresses": self.addresses,
-                    "ha": self.ha_name, "attachments": self.attachments,
-                    "error": self.last_error}
+            return {
+                "name": self.cfg.name,
+                "state": self.state.value,
+                "ar": self.ar,
+                "addresses": self.addresses,
+                "ha": self.ha_name,
+                "attachments": self.attachments,
+                "error": self.last_error,
+            }
 
         return {"status": status}
 
@@ -295,8 +316,9 @@ class MNAgent:
             self.cfg.interface,
             lambda up: loop.call_soon_threadsafe(self.carrier, up),
         )
-        server = await control.serve(self.dir / "control.sock",
-                                     self.control_ops())
+        server = await control.serve(
+            self.dir / "control.sock", self.control_ops()
+        )
         self.events.write("agent_ready")
         try:
             await asyncio.Event().wait()
@@ -310,8 +332,14 @@ def _route_default_from(interface: str, address: str) -> None:
     # address, not the link-local one used before there was any.
     with IPRoute() as ipr:
         index = ipr.link_lookup(ifname=interface)[0]
-        ipr.route("replace", dst="0.0.0.0/0", gateway=access.GATEWAY,
-                  oif=index, prefsrc=address, flags=4)  # RTNH_F_ONLINK
+        ipr.route(
+            "replace",
+            dst="0.0.0.0/0",
+            gateway=access.GATEWAY,
+            oif=index,
+            prefsrc=address,
+            flags=4,
+        )  # RTNH_F_ONLINK
 
 
 def _prepare_link(interface: str, link_local: str) -> None:
@@ -323,8 +351,13 @@ def _prepare_link(interface: str, link_local: str) -> None:
         if not ipr.get_addr(index=index, address=link_local):
             ipr.addr("add", index=index, address=link_local, prefixlen=16)
         ipr.link("set", index=index, state="up")
-        ipr.neigh("replace", dst=access.GATEWAY, lladdr=access.GATEWAY_MAC,
-                  ifindex=index, state=0x80)  # NUD_PERMANENT
+        ipr.neigh(
+            "replace",
+            dst=access.GATEWAY,
+            lladdr=access.GATEWAY_MAC,
+            ifindex=index,
+            state=0x80,
+        )  # NUD_PERMANENT
 
 
 def _watch_carrier(interface: str, callback: Any) -> threading.Thread:
@@ -343,8 +376,10 @@ def _watch_carrier(interface: str, callback: Any) -> threading.Thread:
         callback(last[0])
         while True:
             for msg in ipr.get():
-                if (msg.get("event") != "RTM_NEWLINK"
-                        or msg.get("index") != index):
+                if (
+                    msg.get("event") != "RTM_NEWLINK"
+                    or msg.get("index") != index
+                ):
                     continue
                 state = _link_state(msg)
                 if state[0] != last[0]:
@@ -366,14 +401,8 @@ def _link_state(msg: Any) -> tuple[bool, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run an agent from its configuration file (the one argument)."""
-    argv = sys.argv[1:] if argv is None else argv
-    cfg = config.load(config.MNConfig, Path(argv[0]))
-    logging.basicConfig(
-        filename=str(Path(cfg.dir) / "agent.log"), level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
-    return serve_forever(MNAgent(cfg).run)
+    """Run an MN agent from its configuration file (the one argument)."""
+    return run_agent(config.MNConfig, MNAgent, argv)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,14 @@ from typing import Any
 
 from flatmob_mn.measure.fibwatch import FibChange
 
-MN_EVENTS = ("detach", "link_up", "advert", "auth_sent", "auth_reply",
-             "attached")
+MN_EVENTS = (
+    "detach",
+    "link_up",
+    "advert",
+    "auth_sent",
+    "auth_reply",
+    "attached",
+)
 AR_EVENTS = ("auth_verified", "dns_checked", "route_handed")
 
 
@@ -43,8 +49,13 @@ def _ms(a: int | None, b: int | None) -> float | None:
     return (b - a) / 1e6
 
 
-def _first(events: Iterable[dict[str, Any]], name: str, start: int,
-           end: int, **match: Any) -> dict[str, Any] | None:
+def _first(
+    events: Iterable[dict[str, Any]],
+    name: str,
+    start: int,
+    end: int,
+    **match: Any,
+) -> dict[str, Any] | None:
     for event in events:
         if event["ev"] != name or not start <= event["t"] < end:
             continue
@@ -57,14 +68,16 @@ def _time(event: dict[str, Any] | None, key: str = "t") -> int | None:
     return None if event is None else event.get(key)
 
 
-def timeline(move: Performed, mn_events: Sequence[dict[str, Any]],
-             ar_events: Sequence[dict[str, Any]], mn_name: str
-             ) -> dict[str, int | None]:
+def timeline(
+    move: Performed,
+    mn_events: Sequence[dict[str, Any]],
+    ar_events: Sequence[dict[str, Any]],
+    mn_name: str,
+) -> dict[str, int | None]:
     """Return the first time of each step of one move."""
     start, end = move.t_move, move.t_end
     steps: dict[str, int | None] = {
-        name: _time(_first(mn_events, name, start, end))
-        for name in MN_EVENTS
+        name: _time(_first(mn_events, name, start, end)) for name in MN_EVENTS
     }
     for name in AR_EVENTS:
         steps[name] = _time(_first(ar_events, name, start, end, mn=mn_name))
@@ -74,8 +87,7 @@ def timeline(move: Performed, mn_events: Sequence[dict[str, Any]],
     return steps
 
 
-def fib_times(move: Performed, changes: Iterable[FibChange]
-              ) -> dict[str, int]:
+def fib_times(move: Performed, changes: Iterable[FibChange]) -> dict[str, int]:
     """Return each router's last FIB change for the MN in the move."""
     last: dict[str, int] = {}
     for change in changes:
@@ -86,8 +98,9 @@ def fib_times(move: Performed, changes: Iterable[FibChange]
     return last
 
 
-def interruption(move: Performed, arrivals: Sequence[tuple[int, int]]
-                 ) -> tuple[float | None, int | None]:
+def interruption(
+    move: Performed, arrivals: Sequence[tuple[int, int]]
+) -> tuple[float | None, int | None]:
     """Return the probe gap at the MN (ms) and the probes lost in it.
 
     The gap is the longest time between two consecutive probes that
@@ -127,20 +140,28 @@ def record(
     gap, lost = interruption(move, arrivals)
     inside = clusters[move.new_cluster]
     return {
-        "index": move.index, "mn": move.mn,
-        "addresses": list(move.addresses), "type": move.type,
-        "old_ar": move.old_ar, "new_ar": move.new_ar,
-        "new_cluster": move.new_cluster, "t_move": move.t_move,
-        "timeline": steps, "fib": fib, "converged_ns": converged,
+        "index": move.index,
+        "mn": move.mn,
+        "addresses": list(move.addresses),
+        "type": move.type,
+        "old_ar": move.old_ar,
+        "new_ar": move.new_ar,
+        "new_cluster": move.new_cluster,
+        "t_move": move.t_move,
+        "timeline": steps,
+        "fib": fib,
+        "converged_ns": converged,
         "convergence_ms": _ms(move.t_move, converged),
         "agent_ms": _ms(steps["auth_received"], steps["route_handed"]),
         "attach_ms": _ms(move.t_move, steps["route_handed"]),
         "routing_ms": _ms(steps["route_handed"], converged),
-        "interruption_ms": gap, "probes_lost": lost,
+        "interruption_ms": gap,
+        "probes_lost": lost,
         "scope": {
             "changed": sorted(fib),
             "inside": sum(1 for r in fib if r in inside),
             "outside": sum(1 for r in fib if r not in inside),
         },
-        "invariant_ok": ok, "problems": list(move.problems),
+        "invariant_ok": ok,
+        "problems": list(move.problems),
     }

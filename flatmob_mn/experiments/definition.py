@@ -17,7 +17,7 @@ FIELDS: dict[str, type] = {
     "probe_rate": int,
     "tcp_rate": int,
 }
-LIMITS = {
+LIMITS: dict[str, tuple[int, int]] = {
     "moves": (1, 100_000),
     "mns": (0, 1000),
     "probe_rate": (1, 10_000),
@@ -59,13 +59,19 @@ def checked(data: dict[str, Any], source: str) -> dict[str, Any]:
     for key, value in data.items():
         kind = FIELDS.get(key)
         if kind is None:
-            raise SpecError(f"{source}: unknown field {key!r} (known: "
-                            f"{', '.join(FIELDS)})")
+            raise SpecError(
+                f"{source}: unknown field {key!r} (known: {', '.join(FIELDS)})"
+            )
         if not isinstance(value, kind) or isinstance(value, bool):
-            raise SpecError(f"{source}: field {key!r} must be "
-                            f"{kind.__name__}, not {value!r}")
-        low, high = LIMITS.get(key, (None, None))
-        if low is not None and not low <= value <= high:
-            raise SpecError(f"{source}: field {key!r} = {value} is "
-                            f"outside {low}..{high}")
+            raise SpecError(
+                f"{source}: field {key!r} must be "
+                f"{kind.__name__}, not {value!r}"
+            )
+        limits = LIMITS.get(key)
+        number: int = data[key]
+        if limits is not None and not limits[0] <= number <= limits[1]:
+            low, high = limits
+            raise SpecError(
+                f"{source}: field {key!r} = {value} is outside {low}..{high}"
+            )
     return data

@@ -55,8 +55,11 @@ class HandoffConfig:
 
 def versions() -> dict[str, str]:
     """Return the versions of every component the run depends on."""
-    out = {"flatmob_mn": __version__, "python": platform.python_version(),
-           "kernel": platform.release()}
+    out = {
+        "flatmob_mn": __version__,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
     commands = {
         "frr": ["/usr/lib/frr/zebra", "--version"],
         "knot": ["knotd", "--version"],
@@ -65,15 +68,21 @@ def versions() -> dict[str, str]:
     }
     for name, argv in commands.items():
         try:
-            text = subprocess.run(argv, capture_output=True, text=True,
-                                  timeout=5).stdout
+            text = subprocess.run(
+                argv, capture_output=True, text=True, timeout=5
+            ).stdout
             out[name] = text.splitlines()[0].strip() if text else "?"
         except (OSError, subprocess.TimeoutExpired):
             out[name] = "not found"
     from importlib import metadata
 
-    for package in ("cryptography", "dnspython", "pyroute2", "matplotlib",
-                    "mininet"):
+    for package in (
+        "cryptography",
+        "dnspython",
+        "pyroute2",
+        "matplotlib",
+        "mininet",
+    ):
         try:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -84,8 +93,13 @@ def versions() -> dict[str, str]:
 class HandoffRun:
     """One run of the handoff experiment on a running network."""
 
-    def __init__(self, net: Any, cfg: HandoffConfig, out: Path,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        net: Any,
+        cfg: HandoffConfig,
+        out: Path,
+        progress: Progress | None = None,
+    ) -> None:
         self.net = net
         self.cfg = cfg
         self.out = out
@@ -108,8 +122,9 @@ class HandoffRun:
             str(self.net.plan.mn_block),
         )
         watch.start()
-        traffic = Traffic(self.net, self.mobility, self.cfg.probe_rate,
-                          self.cfg.tcp_rate)
+        traffic = Traffic(
+            self.net, self.mobility, self.cfg.probe_rate, self.cfg.tcp_rate
+        )
         try:
             traffic.start()
             ticks = bar(len(schedule)) if bar else None
@@ -131,11 +146,13 @@ class HandoffRun:
         owner = {}
         for mn in net.mns:
             address = self.mobility.status(mn)["addresses"][0]
-            owner[mn] = next(ar for ar in net.ars if _in(address,
-                                                         net.plan.pool(ar)))
+            owner[mn] = next(
+                ar for ar in net.ars if _in(address, net.plan.pool(ar))
+            )
         cluster_of = {ar: net.routers[ar].agg for ar in net.ars}
-        return make_schedule(self.cfg.moves, self.cfg.seed, where, owner,
-                             net.ars, cluster_of)
+        return make_schedule(
+            self.cfg.moves, self.cfg.seed, where, owner, net.ars, cluster_of
+        )
 
     def _move(self, planned: PlannedMove) -> None:
         time.sleep(SETTLE)
@@ -147,14 +164,21 @@ class HandoffRun:
         old = self.net.access_of(planned.mn)
         result = self.mobility.move(planned.mn, planned.new_ar)
         problems = self.mobility.wait_invariant(CONVERGE_TIMEOUT)
-        self.performed.append(analysis.Performed(
-            index=planned.index, mn=planned.mn, type=planned.type,
-            old_ar=old, new_ar=planned.new_ar,
-            new_cluster=self.net.routers[planned.new_ar].agg,
-            addresses=result.addresses, t_move=result.t_move,
-            t_checked=time.time_ns(), t_end=time.time_ns() + 10**12,
-            problems=tuple(problems),
-        ))
+        self.performed.append(
+            analysis.Performed(
+                index=planned.index,
+                mn=planned.mn,
+                type=planned.type,
+                old_ar=old,
+                new_ar=planned.new_ar,
+                new_cluster=self.net.routers[planned.new_ar].agg,
+                addresses=result.addresses,
+                t_move=result.t_move,
+                t_checked=time.time_ns(),
+                t_end=time.time_ns() + 10**12,
+                problems=tuple(problems),
+            )
+        )
 
     def _write(self, watch: FibWatch, traffic: Traffic) -> int:
         if self.performed:
@@ -163,23 +187,32 @@ class HandoffRun:
             )
         changes = watch.snapshot()
         dirs = self.mobility.dirs
-        events = {n: read_events(dirs[n] / "events.jsonl")
-                  for n in [*self.net.ars, *self.net.mns]}
+        events = {
+            n: read_events(dirs[n] / "events.jsonl")
+            for n in [*self.net.ars, *self.net.mns]
+        }
         arrivals = {
             mn: [(s, t) for s, _, t in read_records(traffic.probe_file(mn))]
             for mn in self.net.mns
         }
         clusters = {
-            agg: {agg, *[a for a in self.net.ars
-                         if self.net.routers[a].agg == agg]}
+            agg: {
+                agg,
+                *[a for a in self.net.ars if self.net.routers[a].agg == agg],
+            }
             for agg in self.net.aggs
         }
         failed = 0
         with open(self.out / "moves.jsonl", "w") as f:
             for move in self.performed:
                 rec = analysis.record(
-                    move, events[move.mn], events[move.new_ar], changes,
-                    arrivals[move.mn], clusters, dns_name(move.mn),
+                    move,
+                    events[move.mn],
+                    events[move.new_ar],
+                    changes,
+                    arrivals[move.mn],
+                    clusters,
+                    dns_name(move.mn),
                 )
                 failed += not rec["invariant_ok"]
                 f.write(json.dumps(rec) + "\n")
@@ -188,8 +221,10 @@ class HandoffRun:
                 for event in node_events:
                     f.write(json.dumps(event) + "\n")
             for change in changes:
-                f.write(json.dumps({"ev": "fib", **dataclasses.asdict(change)})
-                        + "\n")
+                f.write(
+                    json.dumps({"ev": "fib", **dataclasses.asdict(change)})
+                    + "\n"
+                )
         (self.out / "tcp.json").write_text(json.dumps(traffic.tcp_result()))
         return failed
 
@@ -200,16 +235,20 @@ def _in(address: str, pool: Any) -> bool:
     return ipaddress.ip_address(address) in pool
 
 
-def write_manifest(out: Path, spec: Any, cfg: HandoffConfig,
-                   notes: list[str]) -> None:
+def write_manifest(
+    out: Path, spec: Any, cfg: HandoffConfig, notes: list[str]
+) -> None:
     """Write what the run was: spec, seed, settings and versions."""
     manifest = {
         "run_id": out.name,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": " ".join(sys.argv),
         "topology": dataclasses.asdict(spec),
-        "seed": cfg.seed, "moves": cfg.moves, "mns": spec.mobile_nodes,
-        "probe_rate": cfg.probe_rate, "tcp_rate": cfg.tcp_rate,
+        "seed": cfg.seed,
+        "moves": cfg.moves,
+        "mns": spec.mobile_nodes,
+        "probe_rate": cfg.probe_rate,
+        "tcp_rate": cfg.tcp_rate,
         "versions": versions(),
         "emulation_notes": notes,
     }

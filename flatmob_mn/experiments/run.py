@@ -39,7 +39,8 @@ def definition_from(args: argparse.Namespace) -> HandoffDefinition:
     else:
         base = HandoffDefinition()
     options = {
-        k: getattr(args, k) for k in ("topology", "mns", "moves", "seed")
+        k: getattr(args, k)
+        for k in ("topology", "mns", "moves", "seed")
         if getattr(args, k) is not None
     }
     return dataclasses.replace(base, **checked(options, "command line"))
@@ -55,15 +56,18 @@ def output_folder(args: argparse.Namespace) -> Path:
     else:
         out = results_root() / time.strftime("handoff-%Y%m%d-%H%M%S")
     if out.exists() and any(out.iterdir()):
-        raise FlatmobError(f"{out} exists and is not empty: choose "
-                           "another --out")
+        raise FlatmobError(
+            f"{out} exists and is not empty: choose another --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
     return out
 
 
-def run_handoff(args: argparse.Namespace,
-                load_topology: Callable[[str | None], Any],
-                say: Callable[[str], None]) -> int:
+def run_handoff(
+    args: argparse.Namespace,
+    load_topology: Callable[[str | None], Any],
+    say: Callable[[str], None],
+) -> int:
     """Run the handoff experiment; 0 if every move kept the invariant."""
     from flatmob_mn.experiments.handoff import (
         HandoffConfig,
@@ -79,13 +83,17 @@ def run_handoff(args: argparse.Namespace,
     if definition.mns:
         spec = dataclasses.replace(spec, mobile_nodes=definition.mns)
     if spec.mobile_nodes < 1:
-        raise SpecError(f"{spec.source}: the experiment needs at least "
-                        "one mobile node")
+        raise SpecError(
+            f"{spec.source}: the experiment needs at least one mobile node"
+        )
     if os.geteuid() != 0:
         raise FlatmobError("this command needs root (Mininet and FRR)")
-    cfg = HandoffConfig(moves=definition.moves, seed=definition.seed,
-                        probe_rate=definition.probe_rate,
-                        tcp_rate=definition.tcp_rate)
+    cfg = HandoffConfig(
+        moves=definition.moves,
+        seed=definition.seed,
+        probe_rate=definition.probe_rate,
+        tcp_rate=definition.tcp_rate,
+    )
     out = output_folder(args)
     say(f"results in {out}")
     from flatmob_mn.topology.network import Network

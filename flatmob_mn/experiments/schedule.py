@@ -20,8 +20,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-MOVE_TYPES = ("intra-cluster", "inter-cluster", "home-cluster",
-              "owning-ar")
+MOVE_TYPES = ("intra-cluster", "inter-cluster", "home-cluster", "owning-ar")
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,9 @@ class PlannedMove:
     type: str
 
 
-def move_type(old: str, new: str, owner: str,
-              cluster_of: Mapping[str, str]) -> str:
+def move_type(
+    old: str, new: str, owner: str, cluster_of: Mapping[str, str]
+) -> str:
     """Return the type of a move from ``old`` to ``new``."""
     home = cluster_of[owner]
     if new == owner:
@@ -47,10 +47,16 @@ def move_type(old: str, new: str, owner: str,
     return "inter-cluster"
 
 
-def _targets(kind: str, here: str, owner: str, ars: Sequence[str],
-             cluster_of: Mapping[str, str]) -> list[str]:
+def _targets(
+    kind: str,
+    here: str,
+    owner: str,
+    ars: Sequence[str],
+    cluster_of: Mapping[str, str],
+) -> list[str]:
     return [
-        ar for ar in ars
+        ar
+        for ar in ars
         if ar != here and move_type(here, ar, owner, cluster_of) == kind
     ]
 

@@ -24,8 +24,9 @@ STOP_GRACE = 3.0
 class Traffic:
     """UDP probes to every MN and one TCP flow to the first MN."""
 
-    def __init__(self, net: Any, mobility: Any, probe_rate: float,
-                 tcp_rate: float) -> None:
+    def __init__(
+        self, net: Any, mobility: Any, probe_rate: float, tcp_rate: float
+    ) -> None:
         self.net = net
         self.mobility = mobility
         self.probe_rate = probe_rate
@@ -39,13 +40,24 @@ class Traffic:
         """Return the file where ``mn`` records its probes."""
         return self.mobility.dirs[mn] / "probes.bin"
 
-    def _start(self, node: Any, role: str, out: Path, *args: str
-               ) -> subprocess.Popen:
-        argv = [sys.executable, "-m", "flatmob_mn.measure.probe", role,
-                "--out", str(out), *args]
-        proc = node.popen(argv, stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
+    def _start(
+        self, node: Any, role: str, out: Path, *args: str
+    ) -> subprocess.Popen:
+        argv = [
+            sys.executable,
+            "-m",
+            "flatmob_mn.measure.probe",
+            role,
+            "--out",
+            str(out),
+            *args,
+        ]
+        proc = node.popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.net.run.record_process(proc.pid, f"probe {role}")
         return proc
 
@@ -57,21 +69,36 @@ class Traffic:
                 self._start(node, "recv", self.probe_file(mn))
             )
             targets.append(self.mobility.status(mn)["addresses"][0])
-        self._receivers.append(self._start(
-            self.net.mns[self.tcp_mn], "tcp-recv",
-            self.mobility.dirs[self.tcp_mn] / "tcp.json",
-        ))
+        self._receivers.append(
+            self._start(
+                self.net.mns[self.tcp_mn],
+                "tcp-recv",
+                self.mobility.dirs[self.tcp_mn] / "tcp.json",
+            )
+        )
         time.sleep(0.3)  # let the receivers bind
         cn = self.net.hosts[CN_HOST]
-        self._senders.append(self._start(
-            cn, "send", self.dir / "probes.json",
-            "--rate", str(self.probe_rate),
-            *[arg for t in targets for arg in ("--to", t)],
-        ))
-        self._senders.append(self._start(
-            cn, "tcp-send", self.dir / "tcp.json",
-            "--rate", str(self.tcp_rate), "--to", targets[0],
-        ))
+        self._senders.append(
+            self._start(
+                cn,
+                "send",
+                self.dir / "probes.json",
+                "--rate",
+                str(self.probe_rate),
+                *[arg for t in targets for arg in ("--to", t)],
+            )
+        )
+        self._senders.append(
+            self._start(
+                cn,
+                "tcp-send",
+                self.dir / "tcp.json",
+                "--rate",
+                str(self.tcp_rate),
+                "--to",
+                targets[0],
+            )
+        )
 
     def stop(self) -> None:
         """Stop senders first, then receivers, each by its pid."""
@@ -96,13 +123,18 @@ class Traffic:
         # it, every chunk had arrived in order (the last may be cut short
         # by the stop).
         survived = (
-            bool(send.get("connected")) and send.get("error") is None
-            and recv.get("error") is None and bool(recv.get("in_order"))
-            and received > 0 and received >= sent - 1
+            bool(send.get("connected"))
+            and send.get("error") is None
+            and recv.get("error") is None
+            and bool(recv.get("in_order"))
+            and received > 0
+            and received >= sent - 1
         )
         return {
-            "survived": survived, "mn": self.tcp_mn,
-            "sent": sent, "received": received,
+            "survived": survived,
+            "mn": self.tcp_mn,
+            "sent": sent,
+            "received": received,
             "max_gap_ms": recv.get("max_gap_ms"),
             "error": send.get("error") or recv.get("error"),
             "chunk_bytes": probe.TCP_CHUNK,

@@ -40,14 +40,19 @@ class RouterFib:
     addresses: set[str] = field(default_factory=set)
 
 
-def read_fib(router: str, node: Any, addresses: Iterable[str],
-             mn_block: str) -> RouterFib:
+def read_fib(
+    router: str, node: Any, addresses: Iterable[str], mn_block: str
+) -> RouterFib:
     """Ask one router's kernel about ``addresses`` in a single command."""
     addrs = list(addresses)
     script = "; ".join(
         [f"ip -j route get {shlex.quote(a)}" for a in addrs]
-        + ["echo ===", "ip -j -4 route show table all",
-           "echo ===", "ip -j -4 addr show"]
+        + [
+            "echo ===",
+            "ip -j -4 route show table all",
+            "echo ===",
+            "ip -j -4 addr show",
+        ]
     )
     out = node.cmd(script).replace("\r", "")
     gets, routes, addrs_json = (out.split("===\n") + ["", ""])[:3]
@@ -117,8 +122,13 @@ def check(
     return problems
 
 
-def _follow(fibs: Mapping[str, RouterFib], owner: Mapping[str, str],
-            start: str, address: str, ar: str) -> str | None:
+def _follow(
+    fibs: Mapping[str, RouterFib],
+    owner: Mapping[str, str],
+    start: str,
+    address: str,
+    ar: str,
+) -> str | None:
     path = [start]
     router = start
     while len(path) <= MAX_HOPS:
@@ -126,14 +136,18 @@ def _follow(fibs: Mapping[str, RouterFib], owner: Mapping[str, str],
         if dev == ACCESS_BRIDGE:
             if router == ar:
                 return None
-            return (f"{address}: {'>'.join(path)} delivers at {router}, "
-                    f"but the MN is at {ar}")
+            return (
+                f"{address}: {'>'.join(path)} delivers at {router}, "
+                f"but the MN is at {ar}"
+            )
         if not dev:
             return f"{address}: {'>'.join(path)}: no route at {router}"
         nxt = owner.get(gateway or "")
         if nxt is None:
-            return (f"{address}: {'>'.join(path)}: {router} forwards to "
-                    f"{gateway or dev}, which is no router")
+            return (
+                f"{address}: {'>'.join(path)}: {router} forwards to "
+                f"{gateway or dev}, which is no router"
+            )
         if nxt in path:
             return f"{address}: loop {'>'.join(path + [nxt])}"
         path.append(nxt)
@@ -141,13 +155,15 @@ def _follow(fibs: Mapping[str, RouterFib], owner: Mapping[str, str],
     return f"{address}: path longer than {MAX_HOPS} hops from {start}"
 
 
-def _host_routes(fibs: Mapping[str, RouterFib], address: str, ar: str,
-                 scope: set[str]) -> list[str]:
+def _host_routes(
+    fibs: Mapping[str, RouterFib], address: str, ar: str, scope: set[str]
+) -> list[str]:
     problems = []
     for router, fib in fibs.items():
         if address in fib.access_routes and router != ar:
-            problems.append(f"{address}: stale access route at {router} "
-                            f"(MN is at {ar})")
+            problems.append(
+                f"{address}: stale access route at {router} (MN is at {ar})"
+            )
     originated = address in fibs[ar].access_routes
     holders = {r for r, f in fibs.items() if address in f.bgp_host_routes}
     # The originating AR itself routes by its access table, not by BGP.

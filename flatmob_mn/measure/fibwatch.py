@@ -61,8 +61,10 @@ class FibWatch:
         """Start one watcher per router; return once all listen."""
         for router, pid in self._pids.items():
             thread = threading.Thread(
-                target=self._watch, args=(router, pid),
-                name=f"fib-{router}", daemon=True,
+                target=self._watch,
+                args=(router, pid),
+                name=f"fib-{router}",
+                daemon=True,
             )
             thread.start()
             self._threads.append(thread)
@@ -70,8 +72,9 @@ class FibWatch:
 
     def _watch(self, router: str, pid: int) -> None:
         with entered(pid):
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW,
-                                 socket.NETLINK_ROUTE)
+            sock = socket.socket(
+                socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE
+            )
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
             sock.bind((0, RTMGRP_IPV4_ROUTE))
@@ -105,7 +108,8 @@ class FibWatch:
         if dst is None or ipaddress.ip_address(dst) not in self._block:
             return None
         return FibChange(
-            t=t, router=router,
+            t=t,
+            router=router,
             event="add" if event == "RTM_NEWROUTE" else "del",
             address=dst,
             table=msg.get_attr("RTA_TABLE") or msg.get("table"),

@@ -63,8 +63,9 @@ def send(targets: list[str], rate: float, out: Path) -> None:
             now_ns = time.time_ns()
             for target in targets:
                 try:
-                    sock.sendto(HEADER.pack(seq, now_ns) + pad,
-                                (target, PROBE_PORT))
+                    sock.sendto(
+                        HEADER.pack(seq, now_ns) + pad, (target, PROBE_PORT)
+                    )
                 except OSError:
                     pass  # no route for a moment: the gap shows it
             seq += 1
@@ -73,8 +74,7 @@ def send(targets: list[str], rate: float, out: Path) -> None:
                 time.sleep(delay)
     except Stop:
         pass
-    out.write_text(json.dumps({"sent": seq, "rate": rate,
-                               "targets": targets}))
+    out.write_text(json.dumps({"sent": seq, "rate": rate, "targets": targets}))
 
 
 def recv(out: Path) -> None:
@@ -97,13 +97,12 @@ def read_records(path: Path) -> list[tuple[int, int, int]]:
     """Return (seq, send time, arrival time) of every recorded probe."""
     data = path.read_bytes() if path.exists() else b""
     usable = len(data) - len(data) % RECORD.size
-    return [RECORD.unpack_from(data, i)
-            for i in range(0, usable, RECORD.size)]
+    return [RECORD.unpack_from(data, i) for i in range(0, usable, RECORD.size)]
 
 
 def tcp_send(target: str, rate: float, out: Path) -> None:
     """Stream numbered chunks to ``target`` at ``rate`` chunks a second."""
-    result = {"connected": False, "sent": 0, "error": None}
+    result: dict[str, object] = {"connected": False, "sent": 0, "error": None}
     try:
         with socket.create_connection((target, TCP_PORT), 10) as sock:
             result["connected"] = True
@@ -127,9 +126,13 @@ def tcp_send(target: str, rate: float, out: Path) -> None:
 
 def tcp_recv(out: Path) -> None:
     """Accept one stream and check that every chunk arrives in order."""
-    result: dict[str, object] = {"received": 0, "in_order": True,
-                                 "error": None, "max_gap_ms": 0.0,
-                                 "closed": False}
+    result: dict[str, object] = {
+        "received": 0,
+        "in_order": True,
+        "error": None,
+        "max_gap_ms": 0.0,
+        "closed": False,
+    }
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("0.0.0.0", TCP_PORT))
@@ -155,7 +158,7 @@ def _tcp_read(conn: socket.socket, result: dict[str, object]) -> None:
             return
         now = time.monotonic()
         gap = (now - last) * 1000
-        result["max_gap_ms"] = max(float(result["max_gap_ms"]), gap)
+        result["max_gap_ms"] = max(float(str(result["max_gap_ms"])), gap)
         last = now
         buf += data
         while len(buf) >= TCP_CHUNK:
@@ -170,13 +173,19 @@ def _tcp_read(conn: socket.socket, result: dict[str, object]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run one probe role until SIGTERM."""
     parser = argparse.ArgumentParser(prog="probe")
-    parser.add_argument("role",
-                        choices=["send", "recv", "tcp-send", "tcp-recv"])
+    parser.add_argument(
+        "role", choices=["send", "recv", "tcp-send", "tcp-recv"]
+    )
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--rate", type=float, default=1000.0)
-    parser.add_argument("--to", dest="targets", action="append",
-                        default=[], metavar="ADDRESS",
-                        help="a target address (send roles; repeatable)")
+    parser.add_argument(
+        "--to",
+        dest="targets",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="a target address (send roles; repeatable)",
+    )
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)

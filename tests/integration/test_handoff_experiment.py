@@ -10,16 +10,36 @@ from flatmob_mn.cli import main
 
 pytestmark = pytest.mark.root
 
-FILES = ("manifest.json", "moves.jsonl", "events.jsonl", "tcp.json",
-         "summary.json", "cdf_convergence.png", "cdf_interruption.png",
-         "timeline.png", "scope.png")
+FILES = (
+    "manifest.json",
+    "moves.jsonl",
+    "events.jsonl",
+    "tcp.json",
+    "summary.json",
+    "cdf_convergence.png",
+    "cdf_interruption.png",
+    "timeline.png",
+    "scope.png",
+)
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("handoff") / "run"
-    status = main(["run", "handoff", "--topology", "tiny", "--moves", "8",
-                   "--seed", "3", "--out", str(out)])
+    status = main(
+        [
+            "run",
+            "handoff",
+            "--topology",
+            "tiny",
+            "--moves",
+            "8",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ]
+    )
     return status, out
 
 
@@ -34,11 +54,16 @@ def test_every_file_is_written(results):
 
 def test_every_move_converged_with_real_figures(results):
     _, out = results
-    moves = [json.loads(line) for line in
-             (out / "moves.jsonl").read_text().splitlines()]
+    moves = [
+        json.loads(line)
+        for line in (out / "moves.jsonl").read_text().splitlines()
+    ]
     assert len(moves) == 8
     assert {m["type"] for m in moves} == {
-        "intra-cluster", "inter-cluster", "home-cluster", "owning-ar"
+        "intra-cluster",
+        "inter-cluster",
+        "home-cluster",
+        "owning-ar",
     }
     for move in moves:
         assert move["invariant_ok"], move["problems"]

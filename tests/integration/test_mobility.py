@@ -44,7 +44,8 @@ def address_of(mob: Mobility, mn: str) -> str:
 
 def holders(mob: Mobility, address: str) -> set[str]:
     return {
-        router for router in mob.net.routers
+        router
+        for router in mob.net.routers
         if (address, "bgp") in mob.host_routes(router)
     }
 
@@ -148,8 +149,9 @@ class Access:
         node = mob.net.mns[mn]
         with netns.entered(node.pid):
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE,
-                             f"{mn}-eth0".encode())
+        self.sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_BINDTODEVICE, f"{mn}-eth0".encode()
+        )
         self.sock.settimeout(1.0)
         self.sock.bind(("0.0.0.0", 0))
 
@@ -167,8 +169,7 @@ class Access:
 
 
 def keystore(mob: Mobility, node: str) -> auth.LocalKeyStore:
-    return auth.LocalKeyStore.load(mob.dirs[node] / "key.pem",
-                                   dns_name(node))
+    return auth.LocalKeyStore.load(mob.dirs[node] / "key.pem", dns_name(node))
 
 
 def handed(mob: Mobility, ar: str) -> int:
@@ -190,8 +191,12 @@ def attempt(mob, mn, addresses, impostor=False, replay=False):
             store = keystore(mob, mn)
         peer = auth.Peer(store)
         message, session = peer.start(
-            advert.ar_name, keystore(mob, ar).public_key_der(),
-            advert.nonce, advert.epoch, reroute=True, addresses=addresses,
+            advert.ar_name,
+            keystore(mob, ar).public_key_der(),
+            advert.nonce,
+            advert.epoch,
+            reroute=True,
+            addresses=addresses,
         )
         frame = access.frame(access.Kind.AUTH, message)
         answer = link.ask(frame)
@@ -236,8 +241,9 @@ def test_address_outside_the_as_is_not_rerouted(mob):
         set_addresses(mob, "mn2", [own])
     assert reply is not None and list(reply.addresses) == [own]
     assert count == 1
-    assert all((outside, "bgp") not in mob.host_routes(r)
-               for r in mob.net.routers)
+    assert all(
+        (outside, "bgp") not in mob.host_routes(r) for r in mob.net.routers
+    )
 
 
 def test_address_whose_ptr_names_another_mn(mob):
@@ -254,8 +260,9 @@ def test_address_whose_ptr_names_another_mn(mob):
 
 def set_addresses(mob: Mobility, mn: str, addresses: list[str]) -> None:
     plan_key = mob.nameserver.plan.key(dns_name(mn))
-    updater = naming.Updater(mob.nameserver.server, plan_key.name,
-                             plan_key.secret, ttl=1)
+    updater = naming.Updater(
+        mob.nameserver.server, plan_key.name, plan_key.secret, ttl=1
+    )
     with netns.entered(mob.net.hosts["ns1"].pid):
         updater.set_addresses(dns_name(mn), addresses)
     # The AR caches the old record set for its TTL; start afresh.

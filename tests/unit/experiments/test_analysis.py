@@ -4,8 +4,19 @@ MS = 1_000_000
 
 
 def move(t_move, t_end):
-    return Performed(0, "mn1", "intra-cluster", "ar1", "ar2", "agg1",
-                     ("10.64.0.5",), t_move, t_end, t_end, ())
+    return Performed(
+        0,
+        "mn1",
+        "intra-cluster",
+        "ar1",
+        "ar2",
+        "agg1",
+        ("10.64.0.5",),
+        t_move,
+        t_end,
+        t_end,
+        (),
+    )
 
 
 def test_gap_is_the_longest_silence_during_the_move():

@@ -49,8 +49,9 @@ def test_delivery_at_the_old_ar_is_named():
 
 
 def test_stale_access_route_and_unexpected_host_route():
-    t = fibs(("e0", "10.0.1.2"), ("e2", "10.0.2.1"),
-             bgp_at=("agg", "ar1", "core"))
+    t = fibs(
+        ("e0", "10.0.1.2"), ("e2", "10.0.2.1"), bgp_at=("agg", "ar1", "core")
+    )
     t["ar1"].access_routes.add(ADDR)
     problems = check(t, {ADDR: "ar2"}, SCOPE)
     assert any("stale access route at ar1" in p for p in problems)
@@ -64,6 +65,5 @@ def test_missing_host_route_is_named():
 
 
 def test_no_host_routes_when_nobody_originates():
-    t = fibs(("e0", "10.0.1.2"), ("e2", "10.0.2.1"), access_at=None,
-             bgp_at=())
+    t = fibs(("e0", "10.0.1.2"), ("e2", "10.0.2.1"), access_at=None, bgp_at=())
     assert check(t, {ADDR: "ar2"}, SCOPE) == []
