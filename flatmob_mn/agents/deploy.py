@@ -26,6 +26,7 @@ from flatmob_mn import auth, dhcp, naming
 from flatmob_mn.agents import config
 from flatmob_mn.agents.control import ControlClient
 from flatmob_mn.agents.events import read_events
+from flatmob_mn.auth import keystored
 from flatmob_mn.errors import AgentError, FlatmobError
 from flatmob_mn.measure import fibcheck
 from flatmob_mn.naming.records import KIND_AR, KIND_HA, KIND_MN, KIND_NS
@@ -73,8 +74,18 @@ class Mobility:
         net: Any,
         progress: Progress | None = None,
         lp_epoch: float | None = None,
+        keystore_processes: bool = False,
     ) -> None:
+        """Prepare mobility for ``net``.
+
+        :param lp_epoch: Unix time LOCAL_PREF counts from (now if None).
+        :param keystore_processes: keep every agent's private key in a
+            key store process of its own, reached over a Unix socket, so
+            that no agent holds a private key in its memory.
+        """
         self.net = net
+        self.keystore_processes = keystore_processes
+        self.keystores: dict[str, subprocess.Popen] = {}
         self.progress = progress or (lambda line: None)
         self.lp_epoch = float(int(lp_epoch or time.time()))
         self.nameserver: naming.NameServer | None = None
@@ -125,6 +136,9 @@ class Mobility:
                 proc.kill()
                 proc.wait()
         self.agents.clear()
+        for process in self.keystores.values():
+            keystored.stop(process)
+        self.keystores.clear()
         for server in self.dhcp.values():
             server.stop()
         self.dhcp.clear()
@@ -171,6 +185,7 @@ class Mobility:
             mn_block=str(self.net.plan.mn_block),
             dns=self._dns(ar, plan),
             key_file=str(self.dirs[ar] / "key.pem"),
+            keystore_socket=self._keystore(ar),
             vty_dir=str(router.dir),
             dir=str(self.dirs[ar]),
             ha_name=dns_name(HOME_AGENT),
@@ -187,8 +202,22 @@ class Mobility:
             link_local=f"169.254.{100 + index // 250}.{1 + index % 250}",
             dns=self._dns(mn, plan),
             key_file=str(self.dirs[mn] / "key.pem"),
+            keystore_socket=self._keystore(mn),
             dir=str(self.dirs[mn]),
         )
+
+    def _keystore(self, node_name: str) -> str | None:
+        """Start ``node_name``'s key store process; return its socket."""
+        if not self.keystore_processes:
+            return None
+        path = self.dirs[node_name] / "keystore.sock"
+        self.keystores[node_name] = keystored.spawn(
+            self.dirs[node_name] / "key.pem",
+            dns_name(node_name),
+            path,
+            self.net.run,
+        )
+        return str(path)
 
     def _start_dhcp(self, ar: str) -> None:
         cfg = dhcp.DhcpServerConfig(
