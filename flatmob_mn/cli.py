@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="results folder (default: results/<run-id>)",
     )
     run.add_argument(
+        "--keystore-processes",
+        action="store_true",
+        help="keep each agent's private key in a key store process",
+    )
+    run.add_argument(
         "--timeout",
         type=float,
         default=120.0,

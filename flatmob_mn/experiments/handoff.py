@@ -51,6 +51,7 @@ class HandoffConfig:
     seed: int = 1
     probe_rate: float = 1000.0
     tcp_rate: float = 100.0  # chunks of 1,000 bytes a second
+    keystore_processes: bool = False
 
 
 def versions() -> dict[str, str]:
@@ -104,7 +105,11 @@ class HandoffRun:
         self.cfg = cfg
         self.out = out
         self.progress = progress or (lambda line: None)
-        self.mobility = Mobility(net, progress=self.progress)
+        self.mobility = Mobility(
+            net,
+            progress=self.progress,
+            keystore_processes=cfg.keystore_processes,
+        )
         self.performed: list[analysis.Performed] = []
 
     def run(self, bar: Callable[[int], Any] | None = None) -> int:

@@ -93,6 +93,7 @@ def run_handoff(
         seed=definition.seed,
         probe_rate=definition.probe_rate,
         tcp_rate=definition.tcp_rate,
+        keystore_processes=bool(getattr(args, "keystore_processes", False)),
     )
     out = output_folder(args)
     say(f"results in {out}")
