@@ -129,6 +129,7 @@ class ARAgent:
         """Handle one datagram from the access link."""
         kind = access.kind_of(data)
         if kind is access.Kind.SOLICIT:
+            self.events.write("solicited", source=addr[0])
             self._send(self._advert().to_bytes(), addr)
         elif kind is access.Kind.AUTH:
             t_recv = time.time_ns()

@@ -19,6 +19,7 @@ import errno
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
 from pyroute2 import IPRoute
@@ -32,6 +33,7 @@ RULE_ACCESS = 110
 PROTO_BGP = 186
 PROTO_FLATMOB = 99  # marks the access routes that the AR agent installs
 RT_SCOPE_LINK = 253
+NEIGH_RETRANS_MS = 50
 
 
 class AccessRoutes:
@@ -51,6 +53,7 @@ class AccessRoutes:
         return self._worker.submit(fn, *args).result()
 
     def _open(self, bridge: str) -> int:
+        _tune_neighbours(bridge)
         self._ipr = IPRoute()
         index = self._ipr.link_lookup(ifname=bridge)[0]
         for rule in self._ipr.get_rules(family=2):
@@ -135,6 +138,15 @@ class AccessRoutes:
         if self._ipr is not None:
             self._call(self._ipr.close)
         self._worker.shutdown()
+
+
+def _tune_neighbours(bridge: str) -> None:
+    # An MN that comes back finds the AR's neighbour entry for it failed
+    # or still probing from the time it was away, and the kernel retries
+    # only every second by default: the first answers to the MN would
+    # wait that long.  Probing every 50 ms bounds the wait.
+    path = Path("/proc/sys/net/ipv4/neigh") / bridge / "retrans_time_ms"
+    path.write_text(f"{NEIGH_RETRANS_MS}\n")
 
 
 def watch_kernel(
