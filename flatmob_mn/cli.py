@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from flatmob_mn.errors import FlatmobError
+from flatmob_mn.errors import FlatmobError, SpecError
 
 TOPOLOGIES = Path(__file__).resolve().parent.parent / "topologies"
 
@@ -76,9 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
 
-    plot = sub.add_parser("plot", help="redraw a results folder's plots")
-    plot.add_argument("rest", nargs=argparse.REMAINDER)
-    plot.set_defaults(func=cmd_plot)
+    # `flatmob plot ...` is parsed by the plot module itself (see main);
+    # this entry only lists it in the help.
+    sub.add_parser(
+        "plot",
+        help="redraw a results folder's plots: plot DIR [--move INDEX] "
+        "[--write-summary]",
+    )
 
     clean = sub.add_parser("clean", help="remove what crashed runs left")
     clean.set_defaults(func=cmd_clean)
@@ -117,6 +121,12 @@ def load_topology(name: str | None):  # noqa: ANN201 - TopologySpec
     path = Path(name)
     if not path.exists() and (TOPOLOGIES / f"{name}.toml").exists():
         path = TOPOLOGIES / f"{name}.toml"
+    if not path.exists():
+        known = sorted(p.stem for p in TOPOLOGIES.glob("*.toml"))
+        raise SpecError(
+            f"{name}: no such spec file, nor a spec of that name "
+            f"(known names: {', '.join(known)})"
+        )
     return load_spec(path)
 
 
@@ -200,13 +210,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_handoff(args, load_topology, _say)
 
 
-def cmd_plot(args: argparse.Namespace) -> int:
-    """Redraw every plot of a results folder from its data."""
-    from flatmob_mn.plot import main as plot_main
-
-    return int(plot_main(args.rest))
-
-
 def cmd_clean(args: argparse.Namespace) -> int:
     """Remove processes, links and directories of runs whose owner died."""
     from flatmob_mn import runstate
@@ -235,6 +238,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the ``flatmob`` command and return its exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["plot"]:
+        from flatmob_mn.plot import main as plot_main
+
+        return int(plot_main(argv[1:]))
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

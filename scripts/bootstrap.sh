@@ -59,4 +59,16 @@ if [ "$WANT_TESTS" = "--tests" ] && { [ ! -f "$tstamp" ] \
     touch "$tstamp"
 fi
 
-ln -sf "$VENV/bin/flatmob" /usr/local/bin/flatmob
+# Put flatmob on the PATH, unless another checkout's flatmob is there
+# (and still works): that one is someone else's, left as it is.
+link=/usr/local/bin/flatmob
+current=$(readlink "$link" 2>/dev/null || true)
+if [ "$current" != "$VENV/bin/flatmob" ]; then
+    if [ -n "$current" ] && [ -x "$current" ]; then
+        say "$link runs $current; this checkout's is $VENV/bin/flatmob"
+    elif [ -e "$link" ] && [ ! -L "$link" ]; then
+        say "$link is not ours; this checkout's is $VENV/bin/flatmob"
+    else
+        ln -sf "$VENV/bin/flatmob" "$link"
+    fi
+fi

@@ -37,6 +37,9 @@ def lab_commands(mob: Mobility) -> dict[str, tuple[Callable, str]]:
         except FlatmobError as exc:
             print(f"move failed: {exc}")
             return
+        if result.old_ar == result.new_ar:
+            print(f"{result.mn} is already attached to {result.new_ar}")
+            return
         took = (result.t_attached - result.t_move) / 1e6
         print(
             f"{result.mn}: {result.old_ar} -> {result.new_ar}, "
@@ -98,15 +101,19 @@ def dns_checks(mob: Mobility) -> list[str]:
     if ns is None:
         return ["the name server is not running"]
     net = mob.net
-    ar, mn = net.ars[0], sorted(net.mns)[0]
-    address = mob.status(mn)["addresses"][0]
+    ar = net.ars[0]
     wanted = [
         (tlsa_owner(dns_name(ar)), "TLSA"),
-        (tlsa_owner(dns_name(mn)), "TLSA"),
         (nonce_owner(dns_name(ar)), "TXT"),
-        (dns_name(mn), "A"),
-        (reverse_name(address), "PTR"),
     ]
+    if net.mns:
+        mn = sorted(net.mns)[0]
+        address = mob.status(mn)["addresses"][0]
+        wanted += [
+            (tlsa_owner(dns_name(mn)), "TLSA"),
+            (dns_name(mn), "A"),
+            (reverse_name(address), "PTR"),
+        ]
     anchors = ns.build().anchors
     node = net.routers[ar].node
     failures = []

@@ -19,7 +19,7 @@ FIELDS: dict[str, type] = {
 }
 LIMITS: dict[str, tuple[int, int]] = {
     "moves": (1, 100_000),
-    "mns": (0, 1000),
+    "mns": (0, 500),
     "probe_rate": (1, 10_000),
     "tcp_rate": (1, 10_000),
 }

@@ -86,6 +86,11 @@ def run_handoff(
         raise SpecError(
             f"{spec.source}: the experiment needs at least one mobile node"
         )
+    if spec.ar_count < 2:
+        raise SpecError(
+            f"{spec.source}: the experiment needs at least two ARs to "
+            "move between"
+        )
     if os.geteuid() != 0:
         raise FlatmobError("this command needs root (Mininet and FRR)")
     cfg = HandoffConfig(

@@ -75,8 +75,11 @@ class LabCLI(CLI):
     def do_vtysh(self, line: str) -> None:
         """Run a vtysh command on a router: vtysh ROUTER COMMAND..."""
         name, _, cmd = line.partition(" ")
-        if name not in self.net.routers or not cmd:
+        if not name or not cmd:
             print("usage: vtysh ROUTER COMMAND...")
+            return
+        if name not in self.net.routers:
+            print(f"no router {name!r}; have {', '.join(self.net.routers)}")
             return
         print(self.net.routers[name].vty.show(cmd), end="")
 

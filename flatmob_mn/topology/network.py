@@ -16,6 +16,7 @@ end is enslaved to that bridge, and moving the MN moves only that end.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import threading
@@ -192,7 +193,7 @@ class Network:
             daemons.stop(_procs(routers, ("bgpd", "ospfd")))
             daemons.stop(_procs(routers, ("zebra",)))
             for node in reversed(self._nodes):
-                node.terminate()
+                _terminate(node)
             self._nodes.clear()
             self.links.clear()
             if self.run is not None:
@@ -445,6 +446,19 @@ class Network:
         for sig, handler in self._signals.items():
             signal.signal(sig, handler)
         self._signals.clear()
+
+
+def _terminate(node: Node) -> None:
+    """End a node's shell even if a command in it was cut short."""
+    # Ctrl-C in the middle of node.cmd() leaves the shell marked busy,
+    # and Mininet then refuses the commands it runs on the way out.
+    node.waiting = False
+    try:
+        node.terminate()
+    except (AssertionError, OSError):
+        if node.shell is not None and node.shell.poll() is None:
+            os.killpg(node.shell.pid, signal.SIGKILL)
+            node.shell.wait()
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

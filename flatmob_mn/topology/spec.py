@@ -21,6 +21,8 @@ from typing import Any
 from flatmob_mn.errors import AddressPlanError, SpecError
 
 HOMINGS = ("single", "dual")
+MAX_ASN = 2**32 - 1
+MAX_MOBILE_NODES = 500
 
 
 @dataclass(frozen=True)
@@ -229,6 +231,31 @@ def check_spec(spec: TopologySpec) -> None:
         raise SpecError(
             f"{src}: fields 'links.delay_ms' and 'links.bandwidth_mbit' "
             f"must not be negative"
+        )
+    for name, value in (("asn", spec.asn), ("border_asn", spec.border_asn)):
+        if not 1 <= value <= MAX_ASN:
+            raise SpecError(
+                f"{src}: field 'routers.{name}' must be 1..{MAX_ASN}"
+            )
+    if spec.mobile_nodes > MAX_MOBILE_NODES:
+        raise SpecError(
+            f"{src}: field 'mobile_nodes' must be at most "
+            f"{MAX_MOBILE_NODES} (each MN is a node with an agent)"
+        )
+    # MNs attach round robin and lease from their first AR's pool, which
+    # leases every address but the network, broadcast and AR addresses.
+    per_ar = -(-spec.mobile_nodes // spec.ar_count)
+    room = 2 ** (32 - spec.addressing.pool_prefix) - 3
+    if 0 < spec.addressing.pool_prefix <= 30 and per_ar > room:
+        raise SpecError(
+            f"{src}: field 'mobile_nodes' puts {per_ar} MNs on one AR, "
+            f"whose pool leases {room} addresses"
+        )
+    most = spec.aggs * spec.ars_per_agg
+    if spec.ar_peer_count > most:
+        raise SpecError(
+            f"{src}: field 'links.ar_peer_count' must be at most {most} "
+            "(one generated link per AR, round the clusters)"
         )
     if spec.asn == spec.border_asn:
         raise SpecError(

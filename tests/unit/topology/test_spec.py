@@ -88,3 +88,23 @@ def test_impossible_addressing_names_file(name):
     assert "\n" not in message
     assert message.startswith(f"{SPECS / name}: addressing: ")
     assert BAD_PLANS[name] in message
+
+
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("[routers]\nasn = 99999999999\n", "routers.asn"),
+        ("[routers]\nborder_asn = 0\n", "routers.border_asn"),
+        ("mobile_nodes = 100000\n", "mobile_nodes"),
+        ("[links]\nar_peer_count = 1000\n", "links.ar_peer_count"),
+        (
+            "mobile_nodes = 300\n[routers]\naggs = 1\nars_per_agg = 1\n",
+            "mobile_nodes",
+        ),
+    ],
+)
+def test_values_out_of_range_name_their_field(tmp_path, text, field):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(SpecError, match=field.replace(".", r"\.")):
+        load_spec(path)
