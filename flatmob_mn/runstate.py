@@ -158,9 +158,10 @@ class RunDir:
 
         :returns: one line for each thing that was removed.
         """
-        done = end_processes(
-            self.processes() + self.pidfile_processes(), grace
-        )
+        recorded = self.processes()
+        known = {r.pid for r in recorded}
+        extra = [r for r in self.pidfile_processes() if r.pid not in known]
+        done = end_processes(recorded + extra, grace)
         for name in self.links():
             if Path(f"/sys/class/net/{name}").exists():
                 subprocess.run(
