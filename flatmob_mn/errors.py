@@ -37,6 +37,10 @@ class DhcpError(FlatmobError):
     """A DHCP server or client failed."""
 
 
+class NamespaceError(FlatmobError):
+    """A node's network namespace cannot be entered."""
+
+
 class AgentError(FlatmobError):
     """An AR or MN agent failed or refused a request."""
 

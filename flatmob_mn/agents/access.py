@@ -29,11 +29,12 @@ import struct
 from dataclasses import dataclass
 
 from flatmob_mn.errors import AgentError
+from flatmob_mn.topology.addressing import ANYCAST_GATEWAY, ANYCAST_MAC
 
 # The anycast gateway every AR holds on its access bridge, with one
 # shared MAC address; the MN's default route and its agent use it.
-GATEWAY = "169.254.0.1"
-GATEWAY_MAC = "02:fb:00:00:00:01"
+GATEWAY = str(ANYCAST_GATEWAY.ip)
+GATEWAY_MAC = ANYCAST_MAC
 ACCESS_PORT = 7410
 DNS_PORT = 53
 MAX_DATAGRAM = 2048

@@ -29,15 +29,19 @@ from flatmob_mn.agents.events import read_events
 from flatmob_mn.auth import keystored
 from flatmob_mn.errors import AgentError, FlatmobError
 from flatmob_mn.measure import fibcheck
-from flatmob_mn.naming.records import KIND_AR, KIND_HA, KIND_MN, KIND_NS
+from flatmob_mn.naming.records import (
+    KIND_AR,
+    KIND_HA,
+    KIND_MN,
+    KIND_NS,
+    entity_name,
+)
+from flatmob_mn.topology.addressing import ACCESS_BRIDGE
 
-ISP_ZONE = "isp.flatmob.test."
-MN_ZONE = "mn.flatmob.test."
 # The Home Agent is named in DNS and handed out by DHCP, but runs no
 # agent: leaving the AS (HA registration and tunnelling) is not emulated.
 HOME_AGENT = "ha1"
 NS_HOST = "ns1"
-ACCESS_BRIDGE = "acc"
 MN_INTERFACE_SUFFIX = "-eth0"
 # Records the agents write live this long in caches: long enough that a
 # repeat handoff finds the MN's addresses and PTRs cached at the AR.
@@ -50,8 +54,8 @@ Progress = Callable[[str], None]
 
 def dns_name(node: str) -> str:
     """Return the DNS name of an emulated node (``mn3``, ``ar1``, ...)."""
-    zone = MN_ZONE if node.startswith("mn") else ISP_ZONE
-    return f"{node}.{zone}"
+    kind = node.rstrip("0123456789")
+    return entity_name(kind, int(node[len(kind) :]))
 
 
 @dataclass(frozen=True)

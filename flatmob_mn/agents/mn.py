@@ -36,7 +36,7 @@ from flatmob_mn.agents import access, config, control
 from flatmob_mn.agents.events import EventLog
 from flatmob_mn.agents.runtime import keystore, run_agent, updater
 from flatmob_mn.errors import AgentError, FlatmobError
-from flatmob_mn.naming.records import absolute
+from flatmob_mn.naming.records import absolute, reverse_name
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,7 @@ class MNAgent:
         # it, so the first attachment is complete only once it is there.
         deadline = time.monotonic() + PTR_WAIT
         while True:
-            self.resolver.flush()
+            self.resolver.forget(reverse_name(address))
             try:
                 if absolute(self.resolver.ptr(address)) == absolute(
                     self.cfg.name

@@ -30,10 +30,11 @@ from flatmob_mn.dhcp._process import (
 from flatmob_mn.dhcp.names import check_dns_name, check_interface
 from flatmob_mn.errors import DhcpError
 from flatmob_mn.runstate import RunDir
+from flatmob_mn.topology import addressing
 
 # The gateway every AR answers for on its access bridge: MNs keep it as
 # their default router wherever they move.
-ANYCAST_GATEWAY = IPv4Address("169.254.0.1")
+ANYCAST_GATEWAY = addressing.ANYCAST_GATEWAY.ip
 DEFAULT_LEASE_TIME = 12 * 3600
 # dnsmasq raises shorter lease times to two minutes.
 MIN_LEASE_TIME = 120

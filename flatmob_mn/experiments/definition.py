@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flatmob_mn.errors import SpecError
+from flatmob_mn.topology.spec import read_toml
 
 FIELDS: dict[str, type] = {
     "topology": str,
@@ -42,13 +42,7 @@ def load_definition(path: Path) -> HandoffDefinition:
 
     :raises SpecError: naming the file and the field that is wrong.
     """
-    try:
-        data = tomllib.loads(path.read_text())
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read: {exc.strerror}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}") from exc
-    return HandoffDefinition(**checked(data, str(path)))
+    return HandoffDefinition(**checked(read_toml(path), str(path)))
 
 
 def checked(data: dict[str, Any], source: str) -> dict[str, Any]:

@@ -161,11 +161,6 @@ class HandoffRun:
 
     def _move(self, planned: PlannedMove) -> None:
         time.sleep(SETTLE)
-        if self.performed:
-            last = self.performed[-1]
-            self.performed[-1] = dataclasses.replace(
-                last, t_end=time.time_ns()
-            )
         old = self.net.access_of(planned.mn)
         result = self.mobility.move(planned.mn, planned.new_ar)
         problems = self.mobility.wait_invariant(CONVERGE_TIMEOUT)
@@ -179,17 +174,20 @@ class HandoffRun:
                 new_cluster=self.net.routers[planned.new_ar].agg,
                 addresses=result.addresses,
                 t_move=result.t_move,
-                t_checked=time.time_ns(),
-                t_end=time.time_ns() + 10**12,
+                t_checked=(checked := time.time_ns()),
+                t_end=checked,  # until the next move: set in _write
                 problems=tuple(problems),
             )
         )
 
     def _write(self, watch: FibWatch, traffic: Traffic) -> int:
-        if self.performed:
-            self.performed[-1] = dataclasses.replace(
-                self.performed[-1], t_end=time.time_ns()
-            )
+        # Each move's window lasts until the next move, the last one's
+        # until the probes stopped.
+        ends = [m.t_move for m in self.performed[1:]] + [traffic.stopped]
+        self.performed = [
+            dataclasses.replace(move, t_end=end)
+            for move, end in zip(self.performed, ends, strict=True)
+        ]
         changes = watch.snapshot()
         dirs = self.mobility.dirs
         events = {

@@ -35,6 +35,7 @@ class Traffic:
         self.tcp_mn = sorted(net.mns)[0]
         self._receivers: list[subprocess.Popen] = []
         self._senders: list[subprocess.Popen] = []
+        self.stopped = 0  # ns: when the senders were told to stop
 
     def probe_file(self, mn: str) -> Path:
         """Return the file where ``mn`` records its probes."""
@@ -102,6 +103,7 @@ class Traffic:
 
     def stop(self) -> None:
         """Stop senders first, then receivers, each by its pid."""
+        self.stopped = time.time_ns()
         for group in (self._senders, self._receivers):
             for proc in group:
                 if proc.poll() is None:

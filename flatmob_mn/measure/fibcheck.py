@@ -24,8 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-ACCESS_BRIDGE = "acc"
-ACCESS_TABLE = 100
+from flatmob_mn.agents.fib import ACCESS_TABLE
+from flatmob_mn.topology.addressing import ACCESS_BRIDGE
+
 MAX_HOPS = 32
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 
-from flatmob_mn.naming.netns import entered
+from flatmob_mn.netns import entered
 
 POLL_STOP = 0.2
 RTMGRP_IPV4_ROUTE = 0x40

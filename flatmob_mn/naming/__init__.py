@@ -7,7 +7,6 @@ anchors fixed when the zones are built, per-node TSIG keys, a validating
 and caching ``Resolver`` and an ``Updater`` for RFC 2136 updates.
 """
 
-from flatmob_mn.naming import netns
 from flatmob_mn.naming.anchors import read_anchors, write_anchors
 from flatmob_mn.naming.client import Resolver, Updater
 from flatmob_mn.naming.delv import delv_check
@@ -51,7 +50,6 @@ __all__ = [
     "Updater",
     "build_plan",
     "delv_check",
-    "netns",
     "read_anchors",
     "read_key_file",
     "write_anchors",

@@ -31,8 +31,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from flatmob_mn import runstate
-from flatmob_mn.naming import netns
+from flatmob_mn import netns, runstate
 from flatmob_mn.naming.client import Resolver, Updater
 from flatmob_mn.naming.plan import Entity, build_plan
 from flatmob_mn.naming.records import entity_name

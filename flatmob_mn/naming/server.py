@@ -27,8 +27,7 @@ import dns.rdatatype
 import dns.zone
 import jinja2
 
-from flatmob_mn import runstate
-from flatmob_mn.naming import netns
+from flatmob_mn import netns, runstate
 from flatmob_mn.naming.anchors import dnskey_from_text, write_anchors
 from flatmob_mn.naming.errors import NameServerError, NamingError
 from flatmob_mn.naming.plan import NamingPlan, TsigKey, ZonePlan

@@ -30,6 +30,8 @@ from flatmob_mn.topology.spec import Addressing
 
 ANYCAST_GATEWAY = IPv4Interface("169.254.0.1/16")
 ANYCAST_MAC = "02:fb:00:00:00:01"
+# The bridge on every AR that holds the access links and the gateway.
+ACCESS_BRIDGE = "acc"
 
 
 @dataclass(frozen=True)

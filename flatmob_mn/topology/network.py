@@ -39,6 +39,7 @@ from flatmob_mn.frr.vtysh import Vty
 from flatmob_mn.runstate import RunDir
 from flatmob_mn.topology import converge
 from flatmob_mn.topology.addressing import (
+    ACCESS_BRIDGE,
     ANYCAST_GATEWAY,
     ANYCAST_MAC,
     AddressPlan,
@@ -54,7 +55,6 @@ from flatmob_mn.topology.frrconf import (
 from flatmob_mn.topology.layout import AGG, AR, CORE, Layout, make_layout
 from flatmob_mn.topology.spec import TopologySpec, default_spec
 
-ACCESS_BRIDGE = "acc"
 # OSPF joins two multicast groups per interface; the default of 20
 # memberships per namespace stops routers with many links.
 IGMP_MEMBERSHIPS = 1024

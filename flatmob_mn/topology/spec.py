@@ -103,13 +103,20 @@ def load_spec(path: str | Path) -> TopologySpec:
         message names the file).
     """
     path = Path(path)
+    return parse_spec(read_toml(path), str(path))
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Return the tables of a TOML file.
+
+    :raises SpecError: naming the file, if it is unreadable or not TOML.
+    """
     try:
-        data = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text())
     except OSError as exc:
         raise SpecError(f"{path}: cannot read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_spec(data, str(path))
 
 
 def parse_spec(data: dict[str, Any], source: str) -> TopologySpec:

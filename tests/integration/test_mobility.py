@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from flatmob_mn import auth, naming
+from flatmob_mn import auth, naming, netns
 from flatmob_mn.agents import access
 from flatmob_mn.agents.deploy import Mobility, dns_name
 from flatmob_mn.agents.events import read_events
-from flatmob_mn.naming import netns
 from flatmob_mn.topology.network import Network
 from flatmob_mn.topology.spec import load_spec
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from flatmob_mn import runstate
+from flatmob_mn import netns, runstate
 from flatmob_mn.naming import (
     Entity,
     NameServer,
@@ -21,7 +21,6 @@ from flatmob_mn.naming import (
     UpdateRefused,
     build_plan,
     delv_check,
-    netns,
     read_key_file,
 )
 from flatmob_mn.naming.records import tlsa_owner

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flatmob_mn.errors import NamingError
+from flatmob_mn.errors import NamespaceError
 
 _CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -29,7 +29,7 @@ def _setns(fd: int) -> None:
 def entered(pid: int) -> Iterator[None]:
     """Run the block in the network namespace of process ``pid``.
 
-    :raises NamingError: if the namespace cannot be entered.
+    :raises NamespaceError: if the namespace cannot be entered.
     """
     tid = threading.get_native_id()
     own = os.open(f"/proc/self/task/{tid}/ns/net", os.O_RDONLY)
@@ -37,12 +37,12 @@ def entered(pid: int) -> Iterator[None]:
         target = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
     except OSError as e:
         os.close(own)
-        raise NamingError(f"no network namespace for pid {pid}") from e
+        raise NamespaceError(f"no network namespace for pid {pid}") from e
     try:
         try:
             _setns(target)
         except OSError as e:
-            raise NamingError(f"cannot enter namespace of {pid}") from e
+            raise NamespaceError(f"cannot enter namespace of {pid}") from e
         try:
             yield
         finally:
